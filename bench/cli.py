@@ -1,0 +1,251 @@
+"""Command line: `python -m bench run | list | report | data | dashboard | check | export`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from bench.config import Config, StrategySpec, SuiteConfig, load_config, parse_strategy
+from bench.errors import BenchError
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors become one-line BenchErrors (exit 2) instead of argparse's two-line message."""
+
+    def error(self, message: str):
+        raise BenchError(f"{message}; see `python -m bench {self.prog.split()[-1]} --help`"
+                         if " " in self.prog else f"{message}; see `python -m bench --help`")
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def seeds(text: str) -> tuple[int, ...]:
+    """`3` means seeds 0,1,2; `0,4,7` lists them."""
+    try:
+        if "," not in text:
+            count = int(text)
+            if count < 1:
+                raise ValueError
+            return tuple(range(count))
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes a count (3) or a list (0,1,2), got {text!r}") from None
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="bench", description="Benchmark cheap training-time reductions of reply-suggestion "
+                    "bi-encoders (layer dropping, freezing, ...) against full fine-tuning.")
+    parser.add_argument("--config", default=None, help="bench.toml to use (default: ./bench.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = commands.add_parser("run", help="run a suite and print its leaderboard")
+    run.add_argument("--config", default=argparse.SUPPRESS, help="bench.toml to use")
+    run.add_argument("--suite", help="suite from bench.toml (default: its default_suite)")
+    run.add_argument("--strategy", nargs="+", metavar="NAME", help="only these strategies (NAME or "
+                     "NAME:key=value,...); the baseline is always run too")
+    run.add_argument("--seeds", type=seeds, help="a count (3 = seeds 0,1,2) or a list (0,1,2)")
+    run.add_argument("--task", help="task name from bench.toml, or a folder with train.jsonl and test.jsonl")
+    run.add_argument("--model", help="all-MiniLM-L6-v2, tiny-bert[:layers=..], a local HF folder or a hub id")
+    run.add_argument("--db", help="SQLAlchemy URL (default: sqlite:///results.db)")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto)")
+    run.add_argument("--max-train-pairs", type=positive_int, help="train on at most N pairs")
+    run.add_argument("--epochs", type=positive_float, help="training epochs")
+    run.add_argument("--fraction", type=positive_float, nargs="+", help="training-data fractions, e.g. 0.1 1.0")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    listing = commands.add_parser("list", help="strategies, tasks and suites")
+    listing.add_argument("--config", default=argparse.SUPPRESS)
+
+    report = commands.add_parser("report", help="print the leaderboard from the database")
+    report.add_argument("--config", default=argparse.SUPPRESS)
+    report.add_argument("--db")
+    report.add_argument("--suite")
+    report.add_argument("--task")
+    report.add_argument("--model")
+    report.add_argument("--baseline", default=None, help="strategy to compare against (default: baseline)")
+    report.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+
+    data = commands.add_parser("data", help="build task data files")
+    data_commands = data.add_subparsers(dest="dataset", required=True, parser_class=Parser)
+    sgd = data_commands.add_parser("sgd", help="convert original SGD dialogues into reply pairs")
+    sgd.add_argument("--from", dest="source", required=True, help="folder with train/ dev/ test/ of SGD")
+    sgd.add_argument("--out", required=True, help="folder to write train/dev/test.jsonl.gz into")
+    email = data_commands.add_parser("email", help="regenerate the built-in email task")
+    email.add_argument("--out", required=True)
+
+    dashboard = commands.add_parser("dashboard", help="start the Streamlit dashboard")
+    dashboard.add_argument("--config", default=argparse.SUPPRESS)
+    dashboard.add_argument("--db")
+    dashboard.add_argument("--port", type=positive_int, default=8501)
+    dashboard.add_argument("--host", default="127.0.0.1")
+
+    check = commands.add_parser("check", help="fail (exit 1) when a strategy got slower or less relevant")
+    check.add_argument("--config", default=argparse.SUPPRESS)
+    check.add_argument("--db")
+    check.add_argument("--suite")
+    check.add_argument("--against", help="JSON export of earlier results to compare with")
+    check.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+
+    export = commands.add_parser("export", help="write the leaderboard to a file")
+    export.add_argument("--config", default=argparse.SUPPRESS)
+    export.add_argument("--db")
+    export.add_argument("--suite")
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--out", required=True)
+    return parser
+
+
+def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
+    """The suite from bench.toml with the command-line overrides applied."""
+    suite = config.suite(args.suite)
+    train = suite.train
+    if args.max_train_pairs:
+        train = dataclasses.replace(train, max_train_pairs=args.max_train_pairs)
+    if args.epochs:
+        train = dataclasses.replace(train, epochs=args.epochs)
+    changes: dict = {"train": train}
+    if args.strategy:
+        chosen: list[StrategySpec] = []
+        for text in args.strategy:
+            matches = [s for s in suite.strategies if text in (s.name, s.label)]
+            for spec in matches or [parse_strategy(text, "--strategy")]:
+                if spec not in chosen:
+                    chosen.append(spec)
+        if not any(s.name == suite.baseline and not s.params for s in chosen):
+            chosen.insert(0, StrategySpec(suite.baseline))
+        changes["strategies"] = tuple(chosen)
+    if args.seeds:
+        changes["seeds"] = args.seeds
+    if args.task:
+        changes["task"] = args.task
+    if args.model:
+        changes["models"] = (args.model,)
+    if args.fraction:
+        if any(f > 1 for f in args.fraction):
+            raise BenchError("--fraction values must be in (0, 1]")
+        changes["train_fractions"] = tuple(args.fraction)
+    return dataclasses.replace(suite, **changes)
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from bench import leaderboard, report
+    from bench.registry import REGISTRY
+    from bench.runner import run_suite
+    from bench.store import Store
+
+    suite = suite_for_run(config, args)
+    for spec in suite.strategies:
+        REGISTRY.build(spec.name, spec.params)  # fail fast on a bad name or parameter
+    config.task(suite.task)
+    store = Store(args.db or config.db)
+    started = time.perf_counter()
+    run_suite(config, suite, store, args.device or config.device, show_progress=not args.quiet,
+              announce=lambda line: print(f"bench: {line}", file=sys.stderr))
+    task_name = config.task(suite.task).name
+    board = leaderboard.build(store, config.stats, suite.baseline, suite=suite.name, task=task_name,
+                              model=list(suite.models))
+    print(report.render(board, "table"))
+    print(f"\ntotal wall time: {time.perf_counter() - started:.1f} s; results in {store.url}")
+    return 0
+
+
+def cmd_list(config: Config, args: argparse.Namespace) -> int:
+    from bench.registry import REGISTRY
+
+    print("strategies:")
+    for entry in REGISTRY.entries():
+        params = ", ".join(f"{k}={v!r}" for k, v in entry.parameters().items())
+        print(f"  {entry.name:<14} {entry.description}" + (f"  [{params}]" if params else ""))
+    print("tasks:")
+    for task in config.tasks:
+        where = f" ({task.path})" if task.path else ""
+        print(f"  {task.name:<14} kind {task.kind}{where}, headline {task.headline_metric or 'mrr'}")
+    print("suites:")
+    for suite in config.suites:
+        default = " (default)" if suite.name == config.default_suite else ""
+        print(f"  {suite.name:<14} task {suite.task}, models {', '.join(suite.models)}, seeds "
+              f"{list(suite.seeds)}{default}: {', '.join(s.label for s in suite.strategies)}")
+    return 0
+
+
+def cmd_report(config: Config, args: argparse.Namespace) -> int:
+    from bench import leaderboard, report
+    from bench.store import Store
+
+    store = Store(args.db or config.db, read_only=True)
+    baseline = args.baseline or (config.suite(args.suite).baseline if args.suite else "baseline")
+    board = leaderboard.build(store, config.stats, baseline, suite=args.suite, task=args.task, model=args.model)
+    print(report.render(board, args.format))
+    return 0
+
+
+def cmd_data(config: Config, args: argparse.Namespace) -> int:
+    if args.dataset == "sgd":
+        from bench import sgd
+
+        counts = sgd.convert_dir(Path(args.source), Path(args.out))
+        print(", ".join(f"{split}: {rows} pairs" for split, rows in counts.items()) + f" -> {args.out}")
+    else:
+        from bench import emailgen
+
+        manifest = emailgen.write(Path(args.out))
+        print(f"email task {manifest['version']} written to {args.out} (sha256 {manifest['sha256'][:16]})")
+    return 0
+
+
+def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
+    from bench.dashboard_launcher import launch
+
+    return launch(args.db or config.db, args.host, args.port)
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    from bench.check import run_check
+
+    return run_check(config, args)
+
+
+def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    from bench import leaderboard, report
+    from bench.store import Store
+
+    store = Store(args.db or config.db, read_only=True)
+    baseline = config.suite(args.suite).baseline if args.suite else "baseline"
+    board = leaderboard.build(store, config.stats, baseline, suite=args.suite)
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise BenchError(f"cannot write {out}: folder {out.parent} does not exist")
+    out.write_text(report.render(board, args.format))
+    print(f"{len(board.rows)} leaderboard rows written to {out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data,
+            "dashboard": cmd_dashboard, "check": cmd_check, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = load_config(args.config)
+    if args.command in ("run", "list", "check"):
+        from bench.registry import load_plugins
+
+        load_plugins(config.plugins)
+    return COMMANDS[args.command](config, args)

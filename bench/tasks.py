@@ -1,0 +1,199 @@
+"""The fixed reply-ranking task: train / dev / test pairs and the whitelist of replies to rank.
+
+The whitelist and the test set depend only on the task's full train split, so limiting training
+(`max_train_pairs`, a data fraction) never changes what is evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.config import TaskConfig
+from bench.errors import BenchError
+from bench.text import normalise
+
+EMAIL_DIR = Path(__file__).parent / "data" / "email"
+
+
+@dataclass(frozen=True)
+class Pair:
+    message: str
+    reply: str
+    intent: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """A built task. `test` holds only pairs whose reply is on the whitelist; `test_gold` indexes it."""
+
+    name: str
+    version: str
+    data_hash: str
+    headline_metric: str
+    train: tuple[Pair, ...]
+    dev: tuple[Pair, ...]
+    test: tuple[Pair, ...]
+    whitelist: tuple[str, ...]
+    whitelist_intents: tuple[str, ...]
+    test_gold: np.ndarray
+    test_left_out: int
+    dev_gold: np.ndarray
+
+    def train_subset(self, fraction: float = 1.0, max_pairs: int = 0) -> tuple[Pair, ...]:
+        """A fixed subset (the same for every seed and strategy) of the training pairs."""
+        count = len(self.train)
+        if fraction < 1.0:
+            count = max(1, round(count * fraction))
+        if max_pairs:
+            count = min(count, max_pairs)
+        if count == len(self.train):
+            return self.train
+        order = list(range(len(self.train)))
+        random.Random(f"{self.name}:{self.data_hash}").shuffle(order)
+        return tuple(self.train[i] for i in sorted(order[:count]))
+
+    def intent_relevance(self, gold: np.ndarray) -> np.ndarray:
+        """[Q, W] bool: whitelist replies sharing the gold reply's intent (graded relevance)."""
+        intents = np.asarray(self.whitelist_intents)
+        return intents[None, :] == intents[gold][:, None]
+
+
+def build_task(name: str, version: str, data_hash: str, headline: str, train: list[Pair], dev: list[Pair],
+               test: list[Pair], whitelist_size: int = 0, dev_eval_pairs: int = 0) -> Task:
+    """Whitelist = distinct normalised train replies (optionally the K most frequent); each one's intent is
+    the most frequent intent among its training pairs."""
+    if not train or not test:
+        raise BenchError(f"task {name!r} needs non-empty train and test splits")
+    counts: Counter[str] = Counter()
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    intents: dict[str, Counter[str]] = defaultdict(Counter)
+    for pair in train:
+        key = normalise(pair.reply)
+        counts[key] += 1
+        surfaces[key][pair.reply.strip()] += 1
+        intents[key][pair.intent] += 1
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))
+    if whitelist_size:
+        ranked = ranked[:whitelist_size]
+    index = {key: i for i, key in enumerate(ranked)}
+    whitelist = tuple(_most_common(surfaces[key]) for key in ranked)
+    whitelist_intents = tuple(_most_common(intents[key]) for key in ranked)
+
+    def on_whitelist(pairs: list[Pair]) -> tuple[tuple[Pair, ...], np.ndarray]:
+        kept = [(p, index[normalise(p.reply)]) for p in pairs if normalise(p.reply) in index]
+        return tuple(p for p, _ in kept), np.asarray([g for _, g in kept], dtype=np.int64)
+
+    test_kept, test_gold = on_whitelist(test)
+    if not test_kept:
+        raise BenchError(f"task {name!r}: no test reply is on the whitelist; test replies must reuse train replies")
+    dev_kept, dev_gold = on_whitelist(dev)
+    if dev_eval_pairs and len(dev_kept) > dev_eval_pairs:
+        chosen = sorted(random.Random(f"dev:{name}").sample(range(len(dev_kept)), dev_eval_pairs))
+        dev_kept, dev_gold = tuple(dev_kept[i] for i in chosen), dev_gold[chosen]
+    return Task(name, version, data_hash, headline, tuple(train), dev_kept, test_kept, whitelist,
+                whitelist_intents, test_gold, len(test) - len(test_kept), dev_gold)
+
+
+def _most_common(counter: Counter[str]) -> str:
+    return min(counter, key=lambda k: (-counter[k], k))
+
+
+def read_jsonl(path: Path) -> list[Pair]:
+    """Read `{"message", "reply", "intent"?}` lines; a bad line names the file and line number."""
+    if not path.exists():
+        raise BenchError(f"data file {path} not found; a task folder needs train.jsonl and test.jsonl")
+    pairs = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchError(f"{path}:{number}: not valid JSON ({exc.msg}); "
+                                 'each line must be {"message": ..., "reply": ..., "intent": ...}') from None
+            if not isinstance(obj, dict):
+                raise BenchError(f"{path}:{number}: expected a JSON object with message and reply")
+            message, reply, intent = obj.get("message"), obj.get("reply"), obj.get("intent")
+            if not isinstance(message, str) or not isinstance(reply, str) or not message.strip() or not reply.strip():
+                raise BenchError(f"{path}:{number}: 'message' and 'reply' must be non-empty strings")
+            if intent is not None and not isinstance(intent, str):
+                raise BenchError(f"{path}:{number}: 'intent' must be a string when present")
+            pairs.append(Pair(message, reply, intent or normalise(reply)))
+    return pairs
+
+
+def _hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _email(config: TaskConfig, dev_eval_pairs: int) -> Task:
+    manifest = json.loads((EMAIL_DIR / "manifest.json").read_text())
+    splits = {s: read_jsonl(EMAIL_DIR / f"{s}.jsonl") for s in ("train", "dev", "test")}
+    return build_task("email", manifest["version"], manifest["sha256"][:16], config.headline_metric or "mrr",
+                      splits["train"], splits["dev"], splits["test"], config.whitelist_size, dev_eval_pairs)
+
+
+def _folder(config: TaskConfig, dev_eval_pairs: int) -> Task:
+    folder = Path(config.path)
+    if not folder.is_dir():
+        raise BenchError(f"task folder {folder} not found; it must hold train.jsonl, test.jsonl and "
+                         "optionally dev.jsonl")
+    files = [folder / "train.jsonl", folder / "test.jsonl"]
+    train, test = read_jsonl(files[0]), read_jsonl(files[1])
+    if (folder / "dev.jsonl").exists():
+        files.append(folder / "dev.jsonl")
+        dev = read_jsonl(folder / "dev.jsonl")
+    else:  # hold out a fixed slice of train for the training curve
+        order = list(range(len(train)))
+        random.Random(f"holdout:{config.name}").shuffle(order)
+        held = set(order[: max(1, int(len(train) * config.dev_fraction))])
+        dev = [p for i, p in enumerate(train) if i in held]
+        train = [p for i, p in enumerate(train) if i not in held]
+    data_hash = _hash_files(files)
+    return build_task(config.name, data_hash, data_hash, config.headline_metric or "mrr", train, dev, test,
+                      config.whitelist_size, dev_eval_pairs)
+
+
+def _sgd(config: TaskConfig, dev_eval_pairs: int) -> Task:
+    from bench import sgd
+
+    folder = Path(config.path)
+    files = [folder / "train.jsonl.gz", folder / "dev.jsonl.gz"]
+    for path in files:
+        if not path.exists():
+            raise BenchError(f"SGD pairs not found at {path}; {sgd.GET_DATA}, then set [tasks.{config.name}] "
+                             "path in bench.toml")
+    train_rows, test_rows = sgd.read_pairs(files[0]), sgd.read_pairs(files[1])
+    dialogues = sorted({row["id"].split(":")[0] for row in train_rows})
+    random.Random(f"holdout:{config.name}").shuffle(dialogues)
+    held = set(dialogues[: max(1, int(len(dialogues) * config.dev_fraction))])  # split by dialogue
+
+    def pair(row: dict) -> Pair:
+        return Pair(row["message"], row["reply"], sgd.intent_of(row))
+
+    train = [pair(r) for r in train_rows if r["id"].split(":")[0] not in held]
+    dev = [pair(r) for r in train_rows if r["id"].split(":")[0] in held]
+    data_hash = _hash_files(files)
+    return build_task(config.name, "sgd-e852981", data_hash, config.headline_metric or "intent_recall_at_3",
+                      train, dev, [pair(r) for r in test_rows], config.whitelist_size or 300, dev_eval_pairs)
+
+
+LOADERS = {"email": _email, "jsonl": _folder, "sgd": _sgd}
+
+
+def load_task(config: TaskConfig, dev_eval_pairs: int = 300) -> Task:
+    if config.kind not in LOADERS:
+        raise BenchError(f"task {config.name!r} has unknown kind {config.kind!r}; use one of {', '.join(LOADERS)}")
+    return LOADERS[config.kind](config, dev_eval_pairs)

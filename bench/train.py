@@ -1,0 +1,107 @@
+"""The training loop: in-batch negatives, AdamW with linear warm-up and decay, dynamic padding.
+
+Only the steps are timed. Dev evaluations for the training curve pause the clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from bench.batching import Encoded
+from bench.config import TrainConfig
+from bench.device import Stopwatch
+from bench.model import BiEncoder
+
+
+@dataclass
+class TrainResult:
+    seconds: float = 0.0
+    steps: int = 0
+    pairs: int = 0
+    curve: list[dict] = field(default_factory=list)
+
+
+def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
+    """Softmax cross-entropy where row i's positive is column i and the other replies are negatives."""
+    labels = torch.arange(scores.shape[0], device=scores.device)
+    loss = F.cross_entropy(scores, labels)
+    if symmetric:
+        loss = (loss + F.cross_entropy(scores.T, labels)) / 2
+    return loss
+
+
+def make_optimizer(model: BiEncoder, cfg: TrainConfig, total_steps: int):
+    """AdamW over trainable parameters only (frozen ones carry no optimizer state)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate)
+    warmup = max(1, int(cfg.warmup_ratio * total_steps))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def batch_order(num_pairs: int, batch_size: int, total_steps: int, seed: int) -> torch.Tensor:
+    """[steps, batch] pair indices: a fresh seeded permutation per epoch, same for every strategy."""
+    generator = torch.Generator().manual_seed(seed)
+    per_epoch = num_pairs // batch_size
+    epochs = math.ceil(total_steps / per_epoch)
+    perms = [torch.randperm(num_pairs, generator=generator)[: per_epoch * batch_size] for _ in range(epochs)]
+    return torch.cat(perms).view(-1, batch_size)[:total_steps]
+
+
+def total_steps(num_pairs: int, cfg: TrainConfig) -> int:
+    return max(1, math.ceil(cfg.epochs * (num_pairs // cfg.batch_size)))
+
+
+def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfig, seed: int,
+          device: torch.device, evaluate_dev: Callable[[], dict] | None = None,
+          on_step: Callable[[], None] | None = None) -> TrainResult:
+    batch_size = min(cfg.batch_size, len(messages))
+    steps = total_steps(len(messages), cfg)
+    order = batch_order(len(messages), batch_size, steps, seed)
+    optimizer, scheduler = make_optimizer(model, cfg, steps)
+    curve_steps = {round(steps * (i + 1) / cfg.curve_points) for i in range(cfg.curve_points)}
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16" else nullcontext())
+
+    result = TrainResult()
+    if evaluate_dev:
+        result.curve.append({"seconds": 0.0, "step": 0, **evaluate_dev()})
+    torch.manual_seed(seed)  # dropout masks
+    model.train()
+    clock = Stopwatch(device)
+    clock.start()
+    for step in range(steps):
+        message_ids, message_mask = messages.batch(order[step], device)
+        reply_ids, reply_mask = replies.batch(order[step], device)
+        with autocast:
+            scores = model.similarity(model.encode_messages(message_ids, message_mask),
+                                      model.encode_replies(reply_ids, reply_mask))
+            loss = in_batch_loss(scores.float(), cfg.symmetric_loss)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        if on_step:
+            on_step()
+        if evaluate_dev and step + 1 in curve_steps:
+            clock.stop()
+            result.curve.append({"seconds": clock.seconds, "step": step + 1, **evaluate_dev()})
+            model.train()
+            clock.start()
+    result.seconds = clock.stop()
+    result.steps, result.pairs = steps, steps * batch_size
+    return result

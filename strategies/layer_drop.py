@@ -1,0 +1,38 @@
+"""Layer Dropping (Sajjad et al.; arXiv 2111.13999): remove encoder layers before fine-tuning."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bench.model import BiEncoder
+from bench.registry import Strategy, register
+
+Which = Literal["top", "bottom", "alternate", "symmetric"]
+
+
+def layers_to_drop(num_layers: int, count: int, which: Which) -> list[int]:
+    """Indices (0 = bottom) of the layers to remove."""
+    if not 0 <= count < num_layers:
+        raise ValueError(f"count must be between 0 and {num_layers - 1} for a {num_layers}-layer model")
+    if which == "top":
+        return list(range(num_layers - count, num_layers))
+    if which == "bottom":
+        return list(range(count))
+    if which == "alternate":  # every other layer, from the top down
+        picked = list(range(num_layers - 1, -1, -2))[:count]
+        if len(picked) < count:
+            raise ValueError(f"alternate dropping removes at most {len(picked)} of {num_layers} layers")
+        return sorted(picked)
+    start = (num_layers - count) // 2  # symmetric: the middle
+    return list(range(start, start + count))
+
+
+@register("layer-drop")
+@dataclass(frozen=True)
+class LayerDrop(Strategy):
+    """Remove `count` encoder layers (top, bottom, alternate or symmetric) before fine-tuning."""
+
+    count: int = 2
+    which: Which = "top"
+
+    def prepare(self, model: BiEncoder) -> None:
+        model.drop_layers(layers_to_drop(model.num_layers, self.count, self.which))

@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny random BERT models built in code, and small task folders."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from bench.registry import load_plugins
+
+ROOT = Path(__file__).resolve().parent.parent
+SGD_DIR = ROOT.parent / "shared" / "data" / "sgd"
+
+load_plugins()
+
+
+def tiny_bert(layers: int = 4, hidden: int = 32, seed: int = 0) -> BertModel:
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=200, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+                        intermediate_size=2 * hidden, max_position_embeddings=64)
+    return BertModel(config, add_pooling_layer=False)
+
+
+@pytest.fixture
+def tiny_encoder() -> BertModel:
+    return tiny_bert()
+
+
+def write_task(folder: Path, train: int = 240, test: int = 60, dev: int = 40, seed: int = 0) -> Path:
+    """A learnable toy task: the reply's intent is named by a keyword in the message."""
+    rnd = random.Random(seed)
+    replies = {f"topic{i}": [f"reply {i} way {j}" for j in range(2)] for i in range(6)}
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, count in (("train", train), ("test", test), ("dev", dev)):
+        with (folder / f"{split}.jsonl").open("w") as out:
+            for _ in range(count):
+                intent = rnd.choice(sorted(replies))
+                noise = " ".join(rnd.choice(["hello", "please", "today", "team", "note"]) for _ in range(4))
+                pair = {"message": f"{noise} about {intent} {noise}", "reply": rnd.choice(replies[intent]),
+                        "intent": intent}
+                out.write(json.dumps(pair) + "\n")
+    return folder
+
+
+@pytest.fixture
+def task_dir(tmp_path: Path) -> Path:
+    return write_task(tmp_path / "task")
+
+
+@pytest.fixture
+def inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    ids = torch.randint(5, 200, (4, 10), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    mask[3, 3:] = 0
+    return ids, mask

@@ -1,0 +1,133 @@
+import time
+
+import numpy as np
+import pytest
+
+from bench.metrics import (
+    METRICS,
+    first_relevant_ranks,
+    gold_ranks,
+    mrr,
+    per_query,
+    recall_at_k,
+    summarise,
+)
+
+# 4 queries x 5 whitelist replies, with ties.
+SCORES = np.array(
+    [
+        [0.9, 0.5, 0.5, 0.1, 0.3],
+        [0.5, 0.5, 0.5, 0.5, 0.5],
+        [1.0, 0.0, 0.0, 0.0, 0.0],
+        [0.4, 0.4, 0.1, 0.2, 0.9],
+    ]
+)
+GOLD = np.array([1, 3, 0, 0])
+# Intent of each whitelist reply: replies 0 and 4 share intent 0, replies 1 and 2 share intent 1.
+INTENT = np.array([0, 1, 1, 2, 0])
+RELEVANT = INTENT[None, :] == INTENT[GOLD][:, None]
+
+# Gold ranks, 1 + #(greater) + #(tied others):
+#   q0: s_g=0.5; greater {0.9} -> 1; tied {idx2} -> 1            => 3
+#   q1: s_g=0.5; greater none; tied {0,1,2,4} -> 4                 => 5
+#   q2: s_g=1.0; nothing greater or tied                           => 1
+#   q3: s_g=0.4; greater {0.9} -> 1; tied {idx1} -> 1              => 3
+EXPECTED_RANKS = [3, 5, 1, 3]
+# Intent ranks, 1 + #(irrelevant j: s_j >= best relevant score):
+#   q0: relevant {1,2}, r*=0.5; irrelevant >= 0.5: {idx0 (0.9)}    => 2
+#   q1: relevant {3},   r*=0.5; irrelevant >= 0.5: {0,1,2,4}       => 5
+#   q2: relevant {0,4}, r*=1.0; none                               => 1
+#   q3: relevant {0,4}, r*=0.9; none                               => 1
+EXPECTED_INTENT_RANKS = [2, 5, 1, 1]
+
+
+def test_gold_ranks_pessimistic_ties() -> None:
+    assert gold_ranks(SCORES, GOLD).tolist() == EXPECTED_RANKS
+
+
+def test_first_relevant_ranks() -> None:
+    assert RELEVANT.tolist()[0] == [False, True, True, False, False]
+    assert first_relevant_ranks(SCORES, RELEVANT).tolist() == EXPECTED_INTENT_RANKS
+
+
+def test_first_relevant_with_only_gold_relevant_equals_gold_rank() -> None:
+    only_gold = np.zeros_like(SCORES, dtype=bool)
+    only_gold[np.arange(4), GOLD] = True
+    assert first_relevant_ranks(SCORES, only_gold).tolist() == EXPECTED_RANKS
+
+
+def test_first_relevant_requires_a_relevant_item() -> None:
+    relevant = RELEVANT.copy()
+    relevant[2] = False
+    with pytest.raises(ValueError):
+        first_relevant_ranks(SCORES, relevant)
+
+
+def test_bad_gold_rejected() -> None:
+    with pytest.raises(ValueError):
+        gold_ranks(SCORES, np.array([0, 1, 2, 5]))
+
+
+def test_metrics_by_hand() -> None:
+    ranks = np.array(EXPECTED_RANKS)
+    intent = np.array(EXPECTED_INTENT_RANKS)
+    # MRR = (1/3 + 1/5 + 1/1 + 1/3) / 4 = (20 + 12 + 60 + 20) / 60 / 4 = 112/240 = 0.4666...
+    assert mrr(ranks) == pytest.approx(0.46666666666666667)
+    # R@1: ranks <= 1 -> {q2} = 1/4; R@3: {q0, q2, q3} = 3/4; R@5: all = 4/4
+    assert recall_at_k(ranks, 1) == 0.25
+    assert recall_at_k(ranks, 3) == 0.75
+    assert recall_at_k(ranks, 5) == 1.0
+    summary = summarise(ranks, intent)
+    assert tuple(summary) == METRICS
+    assert summary == pytest.approx(
+        {
+            "mrr": 0.46666666666666667,
+            "recall_at_1": 0.25,
+            "recall_at_3": 0.75,
+            "recall_at_5": 1.0,
+            # intent ranks [2, 5, 1, 1]: <=1 -> {q2, q3} = 2/4; <=3 -> {q0, q2, q3} = 3/4
+            "intent_recall_at_1": 0.5,
+            "intent_recall_at_3": 0.75,
+        }
+    )
+
+
+def test_per_query_values_and_means() -> None:
+    ranks = np.array(EXPECTED_RANKS)
+    intent = np.array(EXPECTED_INTENT_RANKS)
+    pq = per_query(ranks, intent)
+    assert tuple(pq) == METRICS
+    assert pq["mrr"] == pytest.approx([1 / 3, 0.2, 1.0, 1 / 3])
+    assert pq["recall_at_1"].tolist() == [0.0, 0.0, 1.0, 0.0]
+    assert pq["recall_at_3"].tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert pq["recall_at_5"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert pq["intent_recall_at_1"].tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert pq["intent_recall_at_3"].tolist() == [1.0, 0.0, 1.0, 1.0]
+    summary = summarise(ranks, intent)
+    for name in METRICS:
+        assert pq[name].dtype == np.float64
+        assert pq[name].mean() == pytest.approx(summary[name])
+
+
+def test_bad_ranks_rejected() -> None:
+    with pytest.raises(ValueError):
+        mrr(np.array([], dtype=int))
+    with pytest.raises(ValueError):
+        recall_at_k(np.array([0, 1]), 1)
+    with pytest.raises(ValueError):
+        summarise(np.array([1, 2]), np.array([1]))
+
+
+def test_vectorised_speed() -> None:
+    rng = np.random.default_rng(0)
+    q, w = 20_000, 300
+    scores = rng.standard_normal((q, w)).astype(np.float32)
+    gold = rng.integers(0, w, size=q)
+    intents = rng.integers(0, 40, size=w)
+    relevant = intents[None, :] == intents[gold][:, None]
+    start = time.perf_counter()
+    ranks = gold_ranks(scores, gold)
+    intent_ranks = first_relevant_ranks(scores, relevant)
+    summarise(ranks, intent_ranks)
+    assert time.perf_counter() - start < 1.0
+    assert (intent_ranks <= ranks).all()

@@ -1,0 +1,139 @@
+"""The bi-encoder really drops and really freezes: proofs by hooks, autograd and bit-equality."""
+
+import torch
+from transformers import BertModel
+
+from bench.config import TrainConfig
+from bench.batching import Encoded
+from bench.model import BiEncoder, additive_mask
+from bench.registry import REGISTRY
+from bench.train import train
+from tests.conftest import tiny_bert
+
+
+def test_tower_matches_hf_forward(tiny_encoder: BertModel, inputs):
+    """Running the layers by hand (own 4-D mask) gives the same hidden states as BertModel itself."""
+    ids, mask = inputs
+    tiny_encoder.eval()
+    model = BiEncoder(tiny_encoder)
+    model.eval()
+    with torch.no_grad():
+        reference = tiny_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).float()
+        expected = (reference * weights).sum(1) / weights.sum(1)
+        got = model.encode_messages(ids, mask)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_padding_does_not_change_embeddings(tiny_encoder, inputs):
+    ids, mask = inputs
+    model = BiEncoder(tiny_encoder).eval()
+    with torch.no_grad():
+        full = model.encode_messages(ids[3:4], mask[3:4])
+        trimmed = model.encode_messages(ids[3:4, :3], mask[3:4, :3])
+    torch.testing.assert_close(full, trimmed, rtol=1e-5, atol=1e-5)
+
+
+def test_additive_mask_shape_and_values():
+    mask = torch.tensor([[1, 1, 0]])
+    out = additive_mask(mask, torch.float32)
+    assert out.shape == (1, 1, 1, 3)
+    assert out[0, 0, 0, 0] == 0 and out[0, 0, 0, 2] == torch.finfo(torch.float32).min
+
+
+def test_dropped_layers_are_absent_from_the_forward_pass(tiny_encoder, inputs):
+    original = list(tiny_encoder.encoder.layer)
+    called: list[int] = []
+    for index, layer in enumerate(original):
+        layer.register_forward_hook(lambda module, args, out, index=index: called.append(index))
+    model = BiEncoder(tiny_encoder)
+    REGISTRY.build("layer-drop", {"count": 2, "which": "top"}).prepare(model)
+    model.encode_messages(*inputs)
+    assert called == [0, 1]
+    assert model.num_layers == 2 and model.message_tower.config.num_hidden_layers == 2
+    kept = {id(p) for p in model.parameters()}
+    assert all(id(p) not in kept for layer in original[2:] for p in layer.parameters())
+
+
+def test_layer_drop_choices():
+    from strategies.layer_drop import layers_to_drop
+
+    assert layers_to_drop(6, 2, "top") == [4, 5]
+    assert layers_to_drop(6, 2, "bottom") == [0, 1]
+    assert layers_to_drop(6, 3, "alternate") == [1, 3, 5]
+    assert layers_to_drop(6, 2, "symmetric") == [2, 3]
+    assert layers_to_drop(12, 4, "symmetric") == [4, 5, 6, 7]
+
+
+def _task_tensors(n: int = 16):
+    generator = torch.Generator().manual_seed(3)
+    ids = torch.randint(5, 200, (n, 8), generator=generator)
+    lengths = torch.randint(3, 9, (n,), generator=generator)
+    return Encoded(ids, lengths), Encoded(torch.randint(5, 200, (n, 6), generator=generator),
+                                          torch.randint(2, 7, (n,), generator=generator))
+
+
+def test_frozen_parameters_are_bit_identical_after_training():
+    model = BiEncoder(tiny_bert(layers=4))
+    REGISTRY.build("layer-freeze", {"count": 2}).prepare(model)
+    tower = model.message_tower
+    frozen_before = {n: p.detach().clone() for n, p in tower.named_parameters()
+                     if n.startswith(("embeddings", "layers.0.", "layers.1."))}
+    trainable_before = {n: p.detach().clone() for n, p in tower.named_parameters() if n.startswith("layers.3.")}
+    messages, replies = _task_tensors()
+    train(model, messages, replies, TrainConfig(batch_size=8, epochs=2, learning_rate=1e-3), seed=0,
+          device=torch.device("cpu"))
+    params = dict(tower.named_parameters())
+    assert frozen_before and all(torch.equal(params[n], value) for n, value in frozen_before.items())
+    assert any(not torch.equal(params[n], value) for n, value in trainable_before.items())
+    assert all(not p.requires_grad for n, p in params.items() if n in frozen_before)
+
+
+def test_no_autograd_graph_runs_through_the_frozen_prefix(inputs):
+    model = BiEncoder(tiny_bert(layers=4))
+    REGISTRY.build("layer-freeze", {"count": 2}).prepare(model)
+    model.train()
+    outputs: dict[int, torch.Tensor] = {}
+    for index, layer in enumerate(model.message_tower.layers):
+        layer.register_forward_hook(lambda module, args, out, index=index: outputs.__setitem__(index, out))
+    embedded = {}
+    model.message_tower.embeddings.register_forward_hook(lambda m, a, out: embedded.setdefault("out", out))
+    loss = model.encode_messages(*inputs).sum()
+    assert embedded["out"].grad_fn is None and not embedded["out"].requires_grad
+    assert outputs[0].grad_fn is None and outputs[1].grad_fn is None
+    assert outputs[2].grad_fn is not None
+    loss.backward()
+    assert all(p.grad is None for p in model.message_tower.embeddings.parameters())
+    assert all(p.grad is None for p in model.message_tower.layers[1].parameters())
+    assert all(p.grad is not None for p in model.message_tower.layers[2].parameters())
+
+
+def test_frozen_modules_stay_in_eval_mode():
+    model = BiEncoder(tiny_bert(layers=4))
+    REGISTRY.build("layer-freeze", {"count": 2}).prepare(model)
+    model.train()
+    tower = model.message_tower
+    assert not tower.embeddings.training and not tower.layers[1].training
+    assert tower.layers[2].training
+
+
+def test_optimizer_holds_only_trainable_parameters():
+    from bench.train import make_optimizer
+
+    model = BiEncoder(tiny_bert(layers=4))
+    REGISTRY.build("drop-freeze", {"drop": 1, "freeze": 2}).prepare(model)
+    optimizer, _ = make_optimizer(model, TrainConfig(), total_steps=10)
+    in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert in_optimizer == {id(p) for p in model.parameters() if p.requires_grad}
+    total, trainable = model.count_parameters()
+    assert trainable == sum(p.numel() for p in model.message_tower.layers[2].parameters())
+    assert model.num_layers == 3 and total > trainable
+
+
+def test_shared_towers_share_weights_and_separate_do_not(tiny_encoder):
+    shared = BiEncoder(tiny_encoder)
+    assert shared.reply_tower is shared.message_tower
+    separate = BiEncoder(tiny_bert(), shared_towers=False)
+    assert separate.reply_tower is not separate.message_tower
+    total, _ = separate.count_parameters()
+    assert total == 2 * sum(p.numel() for p in separate.message_tower.parameters())

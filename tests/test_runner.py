@@ -1,0 +1,103 @@
+"""End to end on a tiny model: runs are stored, deterministic per seed, and compared on the leaderboard."""
+
+import json
+
+import pytest
+
+from bench import leaderboard, report
+from bench.config import StatsConfig, config_from_dict
+from bench.runner import run_suite
+from bench.store import Store
+
+TINY = "tiny-bert:layers=4,hidden=32,heads=2"
+
+
+def suite_config(task_dir, seeds=(0, 1), strategies=None, **train):
+    return config_from_dict({"suites": {"t": {
+        "task": str(task_dir), "models": [TINY], "seeds": list(seeds),
+        "strategies": strategies or ["zero-shot", "baseline", "layer-drop:count=2", "layer-freeze:count=2",
+                                     "drop-freeze:drop=1,freeze=2"],
+        "train": {"batch_size": 16, "epochs": 2.0, "curve_points": 3, "dev_eval_pairs": 30, **train}}}})
+
+
+@pytest.fixture(scope="module")
+def suite_db(tmp_path_factory):
+    from tests.conftest import write_task
+
+    folder = tmp_path_factory.mktemp("suite")
+    task_dir = write_task(folder / "task")
+    config = suite_config(task_dir)
+    store = Store(f"sqlite:///{folder}/results.db")
+    run_suite(config, config.suite("t"), store, show_progress=False)
+    return config, store, task_dir
+
+
+def test_every_run_is_stored_completed_with_its_measurements(suite_db):
+    _, store, _ = suite_db
+    runs = store.runs(status=None)
+    assert len(runs) == 10 and {r.status for r in runs} == {"completed"}
+    for run in runs:
+        assert run.environment["torch"] and run.environment["python"]
+        assert run.device_type == "cpu" and run.device_count == 1
+        assert run.test_pairs > 0 and 0 <= run.mrr <= 1
+        if run.strategy == "zero-shot":
+            assert run.train_seconds == 0 and run.steps == 0
+        else:
+            assert run.train_seconds > 0 and run.steps == 2 * (240 // 16)
+            assert run.device_hours == pytest.approx(run.train_seconds / 3600)
+            assert run.samples_per_second == pytest.approx(run.steps * 16 / run.train_seconds)
+    drop = next(r for r in runs if r.strategy == "layer-drop")
+    assert drop.layers == 2 and drop.ideal_speedup > 1
+
+
+def test_training_curve_is_recorded_outside_the_timed_region(suite_db):
+    _, store, _ = suite_db
+    base = next(r for r in store.runs() if r.strategy == "baseline")
+    curve = store.curves([base.id])[base.id]
+    assert [p.step for p in curve] == [0, 10, 20, 30]
+    assert curve[0].seconds == 0 and curve[-1].seconds == pytest.approx(base.train_seconds)
+    assert all(a.seconds < b.seconds for a, b in zip(curve, curve[1:]))
+
+
+def test_same_seed_gives_same_relevance(suite_db, tmp_path):
+    config, store, task_dir = suite_db
+    again = Store(f"sqlite:///{tmp_path}/again.db")
+    rerun = suite_config(task_dir, seeds=(1,), strategies=["baseline", "layer-freeze:count=2"])
+    run_suite(rerun, rerun.suite("t"), again, show_progress=False)
+    first = {(r.label, r.seed): r for r in store.runs()}
+    for run in again.runs():
+        original = first[(run.label, run.seed)]
+        assert run.metrics() == original.metrics()
+        assert (again.ranks([run.id])[run.id][0] == store.ranks([original.id])[original.id][0]).all()
+
+
+def test_leaderboard_compares_with_the_baseline(suite_db):
+    _, store, _ = suite_db
+    board = leaderboard.build(store, StatsConfig(bootstrap_samples=200), suite="t")
+    rows = {row["strategy"]: row for row in board.rows}
+    assert list(rows)[0] == "baseline" and len(rows) == 5 and not board.excluded
+    assert rows["baseline"]["time_reduction"] == 0 and rows["baseline"]["mrr_delta"] == 0
+    assert rows["zero-shot"]["time_reduction"] == 1.0
+    for row in rows.values():
+        assert row["seeds"] == [0, 1] and row["runs"] == 2
+        lo, hi = row["mrr_ci"]
+        assert lo <= row["mrr"] <= hi
+    data = json.loads(report.render(board, "json"))
+    required = {"strategy", "params", "task", "model", "device", "runs", "train_seconds", "time_reduction",
+                "device_hours", "samples_per_second", "trainable_params", "layers", "mrr", "recall_at_1",
+                "recall_at_3", "recall_at_5", "intent_recall_at_1", "intent_recall_at_3", "test_pairs", "seeds",
+                "time_reduction_ci", "verdict", "headline_metric", "time_to_target_seconds",
+                "time_to_target_reduction", "ideal_speedup", "measured_speedup", "efficiency",
+                "mrr_ci", "mrr_delta", "mrr_delta_ci"}
+    assert all(required <= set(obj) for obj in data)
+    text = report.render(board, "table")
+    assert "layer-drop(count=2)" in text and "baseline" in text
+
+
+def test_runs_with_other_settings_are_excluded_with_a_reason(suite_db, tmp_path):
+    config, store, task_dir = suite_db
+    other = suite_config(task_dir, seeds=(0,), strategies=["layer-drop:count=3"], learning_rate=5e-4)
+    run_suite(other, other.suite("t"), store, show_progress=False)
+    board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
+    assert any("settings differ" in e["reason"] for e in board.excluded)
+    assert all(row["strategy"] != "layer-drop(count=3)" for row in board.rows)

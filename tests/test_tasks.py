@@ -1,0 +1,74 @@
+"""Tasks: whitelist rules, left-out test pairs, fixed subsets, data errors with file and line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.config import TaskConfig
+from bench.errors import BenchError
+from bench.tasks import Pair, build_task, load_task, read_jsonl
+from bench.text import normalise
+
+
+def test_normalise():
+    assert normalise("  Sounds   GOOD, thanks!! ") == "sounds good, thanks"
+    assert normalise("OK.?!") == "ok"
+
+
+def test_whitelist_intents_and_left_out_pairs():
+    train = [Pair("m1", "Yes!", "affirm"), Pair("m2", "yes", "affirm"), Pair("m3", "yes.", "other"),
+             Pair("m4", "No thanks", "negate"), Pair("m5", "Maybe", "unsure")]
+    test = [Pair("t1", "YES", "affirm"), Pair("t2", "no thanks!", "negate"), Pair("t3", "never", "negate")]
+    task = build_task("t", "1", "h", "mrr", train, [], test)
+    # by frequency (ties by normalised text), shown in the most common surface form (ties: smallest)
+    assert task.whitelist == ("Yes!", "Maybe", "No thanks")
+    assert task.whitelist_intents == ("affirm", "unsure", "negate")  # most frequent intent wins
+    assert task.test_left_out == 1 and len(task.test) == 2
+    assert task.test_gold.tolist() == [0, 2]
+    capped = build_task("t", "1", "h", "mrr", train, [], test, whitelist_size=1)
+    assert capped.whitelist == ("Yes!",) and capped.test_left_out == 2
+    relevance = task.intent_relevance(task.test_gold)
+    assert relevance.tolist() == [[True, False, False], [False, False, True]]
+
+
+def test_training_subset_never_changes_whitelist_or_test(task_dir):
+    task = load_task(TaskConfig(name="toy", path=str(task_dir)))
+    subset = task.train_subset(0.25)
+    assert len(subset) == 60 and set(subset) <= set(task.train)
+    assert task.train_subset(0.25) == subset and task.train_subset(1.0, max_pairs=10) != subset
+    assert len(task.train_subset(1.0, max_pairs=10)) == 10
+
+
+def test_email_task_is_fixed_and_large_enough():
+    task = load_task(TaskConfig(name="email", kind="email"))
+    assert len(task.train) >= 5000 and len(task.dev) >= 1 and len(task.test) + task.test_left_out >= 1000
+    assert len(set(task.whitelist_intents)) >= 30 and len(task.whitelist) >= 150
+    again = load_task(TaskConfig(name="email", kind="email"))
+    assert again.data_hash == task.data_hash and np.array_equal(again.test_gold, task.test_gold)
+
+
+def test_intent_defaults_to_the_normalised_reply(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps({"message": "hi", "reply": "Sure thing!"}) + "\n")
+    assert read_jsonl(path) == [Pair("hi", "Sure thing!", "sure thing")]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", r"train.jsonl:2: not valid JSON"),
+    ('{"message": "hi"}', r"train.jsonl:2: 'message' and 'reply' must be non-empty strings"),
+    ('{"message": "hi", "reply": "ok", "intent": 3}', r"train.jsonl:2: 'intent' must be a string"),
+    ("[1, 2]", r"train.jsonl:2: expected a JSON object"),
+])
+def test_malformed_line_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps({"message": "a", "reply": "b"}) + "\n" + line + "\n")
+    with pytest.raises(BenchError, match=message):
+        read_jsonl(path)
+
+
+def test_missing_task_folder_and_sgd_path_explain_the_fix(tmp_path):
+    with pytest.raises(BenchError, match="task folder .* not found"):
+        load_task(TaskConfig(name="x", path=str(tmp_path / "missing")))
+    with pytest.raises(BenchError, match="python -m bench data sgd"):
+        load_task(TaskConfig(name="sgd", kind="sgd", path=str(tmp_path)))
