@@ -213,7 +213,7 @@ def cmd_data(config: Config, args: argparse.Namespace) -> int:
 def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
     from bench.dashboard_launcher import launch
 
-    return launch(args.db or config.db, args.host, args.port)
+    return launch(args.db or config.db, args.host, args.port, config=args.config)
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:

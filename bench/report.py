@@ -77,9 +77,9 @@ def _groups(board: Leaderboard) -> list[tuple[str, list[int]]]:
 def _text_table(cells: list[dict[str, str]]) -> str:
     headers = list(cells[0])
     widths = [max(len(h), *(len(c[h]) for c in cells)) for h in headers]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c[h].ljust(w) for h, w in zip(headers, widths)) for c in cells]
+    lines += ["  ".join(c[h].ljust(w) for h, w in zip(headers, widths, strict=True)) for c in cells]
     return "\n".join(lines)
 
 

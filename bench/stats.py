@@ -74,29 +74,37 @@ def _resample_counts(rng: np.random.Generator, n_rows: int, size: int) -> np.nda
     return np.bincount(idx.ravel(), minlength=n_rows * size).reshape(n_rows, size).astype(np.float64)
 
 
-def _two_level_bootstrap(
-    x: np.ndarray, n_boot: int, seed: int, confidence: float
-) -> tuple[float, float, float]:
-    """Grand mean and percentile CI, resampling rows (seeds) and columns (queries) per replicate.
+def bootstrap_many(
+    matrices: Sequence[np.ndarray], n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
+) -> list[tuple[float, float, float]]:
+    """Grand mean and percentile CI of each same-shaped [S, Q] matrix, all from the same replicates.
 
-    A replicate's mean over x[rows][:, cols] equals r @ x @ c / (S * Q), where r and c count how often
-    each row and column was drawn, so no [S, Q] copy is built per replicate.
+    Each replicate resamples rows (seeds) and columns (queries) with replacement. A replicate's mean over
+    x[rows][:, cols] equals r @ x @ c / (S * Q), where r and c count how often each row and column was
+    drawn, so no [S, Q] copy is built per replicate, and many matrices share one matrix product.
     """
     _check_confidence(confidence)
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    s, q = x.shape
+    checked = [_as_matrix(m, "per_query") for m in matrices]
+    if not checked:
+        return []
+    if len({m.shape for m in checked}) != 1:
+        raise ValueError("bootstrap_many needs matrices of one [seeds, queries] shape")
+    k, (s, q) = len(checked), checked[0].shape
+    flat = np.stack(checked).reshape(k * s, q)
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, _CHUNK_ELEMENTS // max(q, s)))
-    stats = np.empty(n_boot, dtype=np.float64)
+    replicates = np.empty((k, n_boot), dtype=np.float64)
     for start in range(0, n_boot, chunk):
         n = min(chunk, n_boot - start)
         rows = _resample_counts(rng, n, s)  # S == 1 always gives all-ones: only queries resampled
         cols = _resample_counts(rng, n, q)
-        stats[start : start + n] = np.einsum("bs,bs->b", rows, cols @ x.T) / (s * q)
+        per_row = (cols @ flat.T).reshape(n, k, s)
+        replicates[:, start : start + n] = np.einsum("bs,bks->kb", rows, per_row) / (s * q)
     alpha = 1.0 - confidence
-    lo, hi = np.quantile(stats, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(x.mean()), float(lo), float(hi)
+    lo, hi = np.quantile(replicates, [alpha / 2.0, 1.0 - alpha / 2.0], axis=1)
+    return [(float(m.mean()), float(a), float(b)) for m, a, b in zip(checked, lo, hi, strict=True)]
 
 
 def bootstrap_mean_ci(
@@ -107,7 +115,7 @@ def bootstrap_mean_ci(
     Each replicate resamples seeds (rows) and queries (columns) with replacement, the same columns for
     every row. A fixed `seed` makes the result deterministic.
     """
-    return _two_level_bootstrap(_as_matrix(per_query, "per_query"), n_boot, seed, confidence)
+    return bootstrap_many([per_query], n_boot, seed, confidence)[0]
 
 
 def paired_bootstrap_delta(
@@ -122,7 +130,7 @@ def paired_bootstrap_delta(
     b = _as_matrix(b, "b")
     if a.shape != b.shape:
         raise ValueError(f"a {a.shape} and b {b.shape} must have the same [seeds, queries] shape")
-    return _two_level_bootstrap(a - b, n_boot, seed, confidence)
+    return bootstrap_many([a - b], n_boot, seed, confidence)[0]
 
 
 def verdict(delta_lo: float | None, delta_hi: float | None, margin: float) -> str:

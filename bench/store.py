@@ -15,8 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, create_engine,
-                        event, inspect, select)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -222,16 +234,21 @@ class Store:
         """Runs matching column filters (a value or a list of values), oldest first."""
         if self.empty:
             return []
-        query = select(Run).order_by(Run.started_at, Run.id)
-        if status is not None:
-            query = query.where(Run.status == status)
-        for key, value in filters.items():
-            if value is None:
-                continue
-            column = getattr(Run, key)
-            query = query.where(column.in_(value) if isinstance(value, (list, tuple, set)) else column == value)
         with self.session() as session:
-            return list(session.scalars(query))
+            return list(session.scalars(_where(select(Run), status, filters)))
+
+    def run_columns(self, columns: Sequence[str], status: str | None = "completed",
+                    **filters: Any) -> list[tuple]:
+        """Only the named columns of the runs `runs()` would return, as tuples in the same order.
+
+        Listing thousands of runs (the dashboard's filter choices) this way skips building ORM objects
+        and loading their settings and environment, which is most of the cost.
+        """
+        if self.empty:
+            return []
+        with self.session() as session:
+            return [tuple(row) for row in session.execute(_where(select(*(getattr(Run, c) for c in columns)),
+                                                                 status, filters))]
 
     def ranks(self, run_ids: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         if self.empty or not run_ids:
@@ -266,6 +283,19 @@ class Store:
             latest = session.scalars(select(Run.ended_at).order_by(Run.ended_at.desc()).limit(1)).first()
             count = len(session.scalars(select(Run.id)).all())
         return f"{latest}:{count}"
+
+
+def _where(query: Any, status: str | None, filters: dict[str, Any]) -> Any:
+    """Runs with `status` (any if None) matching column filters (a value or a list of values), oldest first."""
+    query = query.order_by(Run.started_at, Run.id)
+    if status is not None:
+        query = query.where(Run.status == status)
+    for key, value in filters.items():
+        if value is None:
+            continue
+        column = getattr(Run, key)
+        query = query.where(column.in_(value) if isinstance(value, (list, tuple, set)) else column == value)
+    return query
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -3,8 +3,8 @@
 import torch
 from transformers import BertModel
 
-from bench.config import TrainConfig
 from bench.batching import Encoded
+from bench.config import TrainConfig
 from bench.model import BiEncoder, additive_mask
 from bench.registry import REGISTRY
 from bench.train import train

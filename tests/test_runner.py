@@ -1,5 +1,6 @@
 """End to end on a tiny model: runs are stored, deterministic per seed, and compared on the leaderboard."""
 
+import dataclasses
 import json
 
 import pytest
@@ -56,7 +57,7 @@ def test_training_curve_is_recorded_outside_the_timed_region(suite_db):
     curve = store.curves([base.id])[base.id]
     assert [p.step for p in curve] == [0, 10, 20, 30]
     assert curve[0].seconds == 0 and curve[-1].seconds == pytest.approx(base.train_seconds)
-    assert all(a.seconds < b.seconds for a, b in zip(curve, curve[1:]))
+    assert all(a.seconds < b.seconds for a, b in zip(curve, curve[1:], strict=False))
 
 
 def test_same_seed_gives_same_relevance(suite_db, tmp_path):
@@ -101,3 +102,20 @@ def test_runs_with_other_settings_are_excluded_with_a_reason(suite_db, tmp_path)
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
     assert any("settings differ" in e["reason"] for e in board.excluded)
     assert all(row["strategy"] != "layer-drop(count=3)" for row in board.rows)
+
+
+def test_data_fractions_are_grouped_with_their_own_baseline(tmp_path):
+    from tests.conftest import write_task
+
+    config = suite_config(write_task(tmp_path / "task"), seeds=(0,), strategies=["baseline", "layer-freeze:count=2"],
+                          epochs=1.0)
+    suite = dataclasses.replace(config.suite("t"), train_fractions=(0.5, 1.0))
+    store = Store(f"sqlite:///{tmp_path}/fractions.db")
+    run_suite(config, suite, store, show_progress=False)
+    board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
+    cells = {(row["train_fraction"], row["strategy"]): row for row in board.rows}
+    assert set(cells) == {(f, s) for f in (0.5, 1.0) for s in ("baseline", "layer-freeze(count=2)")}
+    half, full = (next(r for r in store.runs() if r.train_fraction == f and r.strategy == "baseline")
+                  for f in (0.5, 1.0))
+    assert half.train_pairs == 120 and full.train_pairs == 240 and half.test_pairs == full.test_pairs
+    assert cells[(0.5, "baseline")]["time_reduction"] == 0 and cells[(1.0, "baseline")]["time_reduction"] == 0

@@ -1,0 +1,1 @@
+"""Streamlit dashboard for bench results: every strategy against the baseline at a glance."""

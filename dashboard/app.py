@@ -1,0 +1,213 @@
+"""bench dashboard: every strategy against the baseline at a glance.
+
+Start it with `python -m bench dashboard [--db URL]` (or `streamlit run dashboard/app.py -- --db URL`;
+the URL may also come from the BENCH_DB environment variable, the stats settings from bench.toml or
+BENCH_CONFIG). Results are read only through bench's store and leaderboard, with the database opened
+read-only, and cached per database URL and modification token so a finished run shows up on reload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from bench import report  # noqa: E402
+from bench.config import StatsConfig, load_config  # noqa: E402
+from bench.errors import BenchError  # noqa: E402
+from bench.report import SHORT  # noqa: E402
+from bench.store import Store  # noqa: E402
+from dashboard import data, views  # noqa: E402
+
+LABELS = {"suite": "Suite", "task": "Task", "model": "Model", "train_fraction": "Training-data fraction",
+          "device_type": "Device"}
+
+
+def settings() -> tuple[str, StatsConfig]:
+    """The database URL and stats settings: --db/--config after `--`, else BENCH_DB/BENCH_CONFIG, else bench.toml."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--db")
+    parser.add_argument("--config")
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    config = load_config(args.config or os.environ.get("BENCH_CONFIG") or None)
+    return args.db or os.environ.get("BENCH_DB") or config.db, config.stats
+
+
+def stats_key(stats: StatsConfig) -> tuple:
+    return tuple(sorted(dataclasses.asdict(stats).items()))
+
+
+# Cached reads: keyed on the URL and the store's modification token, so any change to the database
+# (a run finishing, failing or starting) invalidates them; the Store itself is passed unhashed.
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_index(_store: Store, url: str, token: str):
+    return data.run_index(_store)
+
+
+@st.cache_data(show_spinner="Computing the leaderboard...", max_entries=64)
+def cached_board(_store: Store, url: str, token: str, stats: tuple, baseline: str, selection: tuple):
+    return data.load_board(_store, StatsConfig(**dict(stats)), baseline, dict(selection))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_curves(_store: Store, url: str, token: str, stats: tuple, baseline: str, selection: tuple):
+    board = cached_board(_store, url, token, stats, baseline, selection)
+    return data.strategy_curves(_store, board, cached_index(_store, url, token), dict(selection))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_charts(_store: Store, url: str, token: str, stats: tuple, baseline: str,
+                  selection: tuple) -> tuple[dict, dict | None]:
+    """Vega-Lite specs of the Altair charts: building and validating them costs more than their data, so a
+    rerun (any widget change) reuses them."""
+    board = cached_board(_store, url, token, stats, baseline, selection)
+    config = StatsConfig(**dict(stats))
+    pareto = views.pareto_chart(views.pareto_frame(board.rows), config.margin).to_dict()
+    curves = cached_curves(_store, url, token, stats, baseline, selection)
+    if curves.empty:
+        return pareto, None
+    first = board.rows[0]
+    target = views.curve_target(curves, first["strategy"], config.target_fraction)
+    return pareto, views.curve_chart(curves, target, SHORT[first["headline_metric"]]).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_cell_runs(_store: Store, url: str, token: str, selection: tuple):
+    return data.cell_runs(_store, dict(selection))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_unfinished(_store: Store, url: str, token: str):
+    return data.unfinished_runs(_store)
+
+
+def choose(index, default: dict[str, Any]) -> dict[str, Any]:
+    """Sidebar filters, each narrowed by the ones above it; remembers the user's last choice."""
+    chosen = st.session_state.setdefault("chosen", {})
+    selection: dict[str, Any] = {}
+    for column in data.CELL:
+        values = data.options(index, selection, column)
+        preferred = chosen.get(column, default.get(column))
+        position = values.index(preferred) if preferred in values else 0
+        fmt = (lambda v: f"{v:g}") if column == "train_fraction" else str
+        selection[column] = st.sidebar.selectbox(LABELS[column], values, index=position, format_func=fmt)
+        chosen[column] = selection[column]
+    return selection
+
+
+def show_unfinished(store: Store, url: str, token: str) -> None:
+    st.header("Runs in progress or failed")
+    frame = cached_unfinished(store, url, token)
+    if frame.empty:
+        st.caption("None: every run in the database has completed.")
+        return
+    st.caption("Not part of the leaderboard until they complete; a failed run keeps its error.")
+    st.dataframe(frame, hide_index=True)
+
+
+def show_leaderboard(board, stats: StatsConfig) -> None:
+    st.header("Leaderboard")
+    frame = views.leaderboard_frame(board.rows)
+    st.dataframe(views.style_verdicts(frame), hide_index=True, column_config=views.leaderboard_column_config(frame))
+    headline = SHORT[board.rows[0]["headline_metric"]]
+    st.caption(f"Δ = strategy − baseline on the test set (mean over paired seeds and queries), with "
+               f"{stats.confidence:.0%} paired-bootstrap CIs ({stats.bootstrap_samples} samples). Verdict: "
+               f"non-inferiority of {headline} at margin {stats.margin:g}. Time reduction CI: Student-t over seeds.")
+    st.download_button("Download leaderboard (CSV)", report.render(board, "csv"), file_name="leaderboard.csv",
+                       mime="text/csv", on_click="ignore")
+    if board.excluded:
+        with st.expander(f"{len(board.excluded)} runs excluded from the comparison"):
+            st.dataframe(pd.DataFrame(board.excluded), hide_index=True)
+
+
+def show_details(records: list[dict], baseline: str) -> None:
+    st.header("Run details")
+    st.caption("Every completed run in this selection, newest first: parameters, metrics, fingerprint, environment.")
+    st.dataframe(views.details_frame(records), hide_index=True)
+    base = [r for r in records if r["name"] == baseline and not r["params"]]
+    others = sorted({r["strategy"] for r in records} - {r["strategy"] for r in base})
+    if base and others:
+        label = st.selectbox("Configuration difference from the baseline", others)
+        mine = next(r for r in records if r["strategy"] == label)
+        st.dataframe(data.config_diff(mine, base[0]), hide_index=True)
+        st.caption(f"Newest {label} run against the newest {baseline} run.")
+    names = {f"{r['strategy']} · seed {r['seed']} · {r['run_id'][:8]}": r for r in records}
+    picked = st.selectbox("Inspect one run", list(names))
+    with st.expander("Full record (settings and environment)"):
+        st.json({k: str(v) if k in ("started_at", "ended_at") else v for k, v in names[picked].items()})
+
+
+def render() -> None:
+    url, stats = settings()
+    store = data.open_store(url)
+    token = store.last_modified()
+    st.sidebar.caption(f"Results: `{url}` (read-only)")
+    st.sidebar.button("Reload results", help="Results are cached until the database changes; this reruns the page")
+    index = cached_index(store, url, token)
+    if index.empty:
+        st.info(data.NO_RESULTS)
+        show_unfinished(store, url, token)
+        return
+    selection = choose(index, data.default_selection(index))
+    candidates = data.baseline_options(index, selection) or ["baseline"]
+    baseline = st.sidebar.selectbox("Baseline strategy", candidates,
+                                    index=candidates.index("baseline") if "baseline" in candidates else 0)
+    key = tuple(selection.items())
+    try:
+        board = cached_board(store, url, token, stats_key(stats), baseline, key)
+    except ValueError as exc:  # e.g. a reference whose training time is zero
+        st.error(f"Cannot compare against {baseline!r} here: {exc}")
+        show_unfinished(store, url, token)
+        return
+    if not board.rows:
+        st.warning(f"No strategy can be compared here: no completed {baseline!r} run matches this selection.")
+        if board.excluded:
+            st.dataframe(pd.DataFrame(board.excluded), hide_index=True)
+        show_unfinished(store, url, token)
+        return
+    first = board.rows[0]
+    st.caption(f"Suite **{first['suite']}** · task **{first['task']}** · model **{first['model']}** · data "
+               f"**{first['train_fraction']:g}** · {first['device']} ({first['device_name']}) · headline "
+               f"**{SHORT[first['headline_metric']]}** · {first['test_pairs']} test pairs · baseline **{baseline}**")
+    show_leaderboard(board, stats)
+
+    pareto, curve = cached_charts(store, url, token, stats_key(stats), baseline, key)
+    st.header("Time saved against relevance lost")
+    st.vega_lite_chart(spec=pareto, width="stretch")
+    st.caption("Up and right is better. Bars: CIs where they exist. Diamonds on the dashed blue line: the Pareto "
+               "frontier (no other strategy is both faster and more relevant). Hover a point for its parameters.")
+
+    st.header("Relevance over training time")
+    if curve is None:
+        st.caption("No training curves were recorded for these runs.")
+    else:
+        st.vega_lite_chart(spec=curve, width="stretch")
+        st.caption(f"Dev-set {SHORT[first['headline_metric']]} at each recorded point (evaluated outside the timed "
+                   "region): bold, the mean over seeds; faint, each seed. Target: "
+                   f"{stats.target_fraction:g} × the baseline's final dev value (mean over seeds).")
+
+    show_details(cached_cell_runs(store, url, token, key), baseline)
+    show_unfinished(store, url, token)
+
+
+def main() -> None:
+    st.set_page_config(page_title="bench dashboard", layout="wide")
+    st.title("bench: every strategy against the baseline")
+    try:
+        render()
+    except BenchError as exc:  # missing or unreadable database, bad bench.toml: one line, no traceback
+        st.warning(f"Cannot read results: {exc}")
+        st.info(data.NO_DATABASE)
+
+
+main()

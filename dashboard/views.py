@@ -1,0 +1,191 @@
+"""Tables and charts built from leaderboard rows: pure functions, so they are testable without Streamlit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from bench.metrics import METRICS
+from bench.report import SHORT
+
+VERDICT_COLOURS = {"baseline": "#9e9e9e", "non-inferior": "#2e7d32", "inconclusive": "#f9a825",
+                   "inferior": "#c62828"}
+VERDICT_BACKGROUNDS = {"baseline": "#eeeeee", "non-inferior": "#c8e6c9", "inconclusive": "#fff3c4",
+                       "inferior": "#ffcdd2"}
+
+
+def ci_text(pair: list | None, digits: int = 3, percent: bool = False) -> str:
+    """An interval as text ('' where there is none), signed so that a CI across zero reads as such."""
+    if not pair or pair[0] is None:
+        return ""
+    if percent:
+        return f"[{pair[0] * 100:+.1f}%, {pair[1] * 100:+.1f}%]"
+    return f"[{pair[0]:+.{digits}f}, {pair[1]:+.{digits}f}]"
+
+
+def params_text(params: dict | None) -> str:
+    return json.dumps(params or {}, sort_keys=True)
+
+
+def delta_column(metric: str) -> str:
+    return f"{SHORT[metric]} Δ"
+
+
+def leaderboard_frame(rows: list[dict]) -> pd.DataFrame:
+    """One row per strategy with numeric columns (so sorting is numeric) and CIs as text beside them."""
+    records = []
+    for row in rows:
+        headline = row["headline_metric"]
+        record: dict[str, Any] = {
+            "strategy": row["strategy"], "verdict": row["verdict"], "seeds": row["runs"],
+            "time reduction": row["time_reduction"],
+            "time reduction CI": ci_text(row["time_reduction_ci"], percent=True),
+            "train s": row["train_seconds"], "device-hours": row["device_hours"],
+            f"{SHORT[headline]} (headline)": row[headline],
+        }
+        for metric in METRICS:
+            record[delta_column(metric)] = row[f"{metric}_delta"]
+            record[f"{delta_column(metric)} CI"] = ci_text(row[f"{metric}_delta_ci"])
+        record.update({
+            "to target": row["time_to_target_seconds"], "reached target": row["target_reached"],
+            "speedup": row["measured_speedup"], "ideal speedup": row["ideal_speedup"],
+            "trainable params": row["trainable_params"], "layers": row["layers"], "params": params_text(row["params"]),
+        })
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def leaderboard_column_config(frame: pd.DataFrame) -> dict:
+    """Number formats for the leaderboard table (values stay numeric for sorting)."""
+    import streamlit as st
+
+    config: dict[str, Any] = {
+        "time reduction": st.column_config.NumberColumn(format="percent", help="1 - strategy/baseline train time, "
+                                                        "mean over paired seeds"),
+        "train s": st.column_config.NumberColumn(format="%.1f"),
+        "device-hours": st.column_config.NumberColumn(format="%.4f"),
+        "to target": st.column_config.NumberColumn(format="%.1f s", help="training seconds until the dev headline "
+                                                   "reached the target (mean over seeds that all reached it)"),
+        "speedup": st.column_config.NumberColumn(format="%.2f×"),
+        "ideal speedup": st.column_config.NumberColumn(format="%.2f×", help="FLOP model's speedup"),
+        "verdict": st.column_config.TextColumn(help="non-inferiority of the headline metric at the margin"),
+    }
+    for column in frame.columns:
+        if column.endswith(" Δ") or column.endswith("(headline)"):
+            config[column] = st.column_config.NumberColumn(format="%+.3f" if column.endswith(" Δ") else "%.3f")
+    return config
+
+
+def style_verdicts(frame: pd.DataFrame):
+    """Colour the verdict cells so a reader sees at a glance which strategies hold up."""
+    def colour(value: object) -> str:
+        background = VERDICT_BACKGROUNDS.get(str(value))
+        return f"background-color: {background}; color: #111111" if background else ""
+
+    return frame.style.map(colour, subset=["verdict"])
+
+
+def pareto_front(x: list[float], y: list[float]) -> list[bool]:
+    """Which points no other point beats on both axes (both maximised)."""
+    out = []
+    for i, (xi, yi) in enumerate(zip(x, y, strict=True)):
+        dominated = any(xj >= xi and yj >= yi and (xj > xi or yj > yi)
+                        for j, (xj, yj) in enumerate(zip(x, y, strict=True)) if j != i)
+        out.append(not dominated)
+    return out
+
+
+def pareto_frame(rows: list[dict]) -> pd.DataFrame:
+    """Time reduction against headline difference per strategy, with intervals and frontier membership."""
+    records = []
+    for row in rows:
+        headline = row["headline_metric"]
+        t_ci = row["time_reduction_ci"] or [None, None]
+        d_ci = row[f"{headline}_delta_ci"] or [None, None]
+        records.append({"strategy": row["strategy"], "params": params_text(row["params"]),
+                        "verdict": row["verdict"], "time_reduction": row["time_reduction"],
+                        "time_lo": t_ci[0], "time_hi": t_ci[1], "delta": row[f"{headline}_delta"],
+                        "delta_lo": d_ci[0], "delta_hi": d_ci[1], "seeds": row["runs"],
+                        "headline": SHORT[headline]})
+    frame = pd.DataFrame.from_records(records, columns=["strategy", "params", "verdict", "time_reduction",
+                                                        "time_lo", "time_hi", "delta", "delta_lo", "delta_hi",
+                                                        "seeds", "headline"])
+    frame["frontier"] = pareto_front(frame["time_reduction"].tolist(), frame["delta"].tolist()) if len(frame) else []
+    return frame
+
+
+def pareto_chart(frame: pd.DataFrame, margin: float) -> alt.LayerChart:
+    """One point per strategy; error bars where intervals exist; the frontier joined by a line."""
+    headline = frame["headline"].iloc[0] if len(frame) else "headline"
+    x = alt.X("time_reduction:Q", title="training-time reduction vs baseline", axis=alt.Axis(format="%"))
+    y = alt.Y("delta:Q", title=f"{headline} difference vs baseline")
+    colour = alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
+                                                    range=list(VERDICT_COLOURS.values())), title="verdict")
+    tooltip = [alt.Tooltip("strategy:N"), alt.Tooltip("params:N"), alt.Tooltip("verdict:N"),
+               alt.Tooltip("time_reduction:Q", format=".1%", title="time reduction"),
+               alt.Tooltip("delta:Q", format="+.4f", title=f"{headline} Δ"),
+               alt.Tooltip("delta_lo:Q", format="+.4f", title="Δ CI low"),
+               alt.Tooltip("delta_hi:Q", format="+.4f", title="Δ CI high"),
+               alt.Tooltip("seeds:Q"), alt.Tooltip("frontier:N", title="on Pareto frontier")]
+    base = alt.Chart(frame)
+    y_bars = base.transform_filter("isValid(datum.delta_lo)").mark_rule(opacity=0.6).encode(
+        x=x, y="delta_lo:Q", y2="delta_hi:Q", color=colour)
+    x_bars = base.transform_filter("isValid(datum.time_lo)").mark_rule(opacity=0.6).encode(
+        y=y, x="time_lo:Q", x2="time_hi:Q", color=colour)
+    front = base.transform_filter("datum.frontier").mark_line(color="#1565c0", strokeDash=[6, 3]).encode(
+        x=x, y=y, order="time_reduction:Q")
+    points = base.mark_point(filled=True).encode(
+        x=x, y=y, color=colour, tooltip=tooltip,
+        shape=alt.Shape("frontier:N", title="Pareto frontier", scale=alt.Scale(domain=[True, False],
+                                                                               range=["diamond", "circle"])),
+        size=alt.condition("datum.frontier", alt.value(220), alt.value(90)))
+    labels = base.mark_text(align="left", dx=8, dy=-8, fontSize=11).encode(x=x, y=y, text="strategy:N")
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#757575").encode(y="y:Q")
+    floor = alt.Chart(pd.DataFrame({"y": [-margin], "label": [f"non-inferiority margin (−{margin:g})"]}))
+    margin_rule = floor.mark_rule(color="#c62828", strokeDash=[2, 2]).encode(y="y:Q")
+    margin_text = floor.mark_text(align="left", baseline="top", dy=3, color="#c62828", x=3).encode(
+        y="y:Q", text="label:N")
+    return alt.layer(zero, margin_rule, margin_text, y_bars, x_bars, front, points, labels).properties(height=420)
+
+
+def curve_target(curves: pd.DataFrame, baseline_label: str, target_fraction: float) -> float | None:
+    """Mean over seeds of the per-seed target (fraction x the baseline's final dev headline)."""
+    base = curves[curves["strategy"] == baseline_label]
+    if base.empty:
+        return None
+    finals = base.sort_values("step").groupby("seed")["headline"].last()
+    return float(target_fraction * finals.mean())
+
+
+def curve_chart(curves: pd.DataFrame, target: float | None, headline: str) -> alt.LayerChart:
+    """Dev headline over training seconds: the mean over seeds per strategy, each seed faintly behind it."""
+    mean = curves.groupby(["strategy", "step"], as_index=False)[["seconds", "headline"]].mean()
+    x = alt.X("seconds:Q", title="training seconds")
+    y = alt.Y("headline:Q", title=f"dev {headline}", scale=alt.Scale(zero=False))
+    colour = alt.Color("strategy:N", legend=alt.Legend(labelLimit=320, symbolOpacity=1))
+    seeds = alt.Chart(curves).mark_line(opacity=0.25, strokeWidth=1).encode(
+        x=x, y=y, color=colour, detail="seed:N", order="step:Q")
+    lines = alt.Chart(mean).mark_line(point=True, strokeWidth=2.5).encode(
+        x=x, y=y, color=colour, order="step:Q",
+        tooltip=["strategy:N", "step:Q", alt.Tooltip("seconds:Q", format=".1f", title="seconds (mean)"),
+                 alt.Tooltip("headline:Q", format=".4f", title=f"dev {headline} (mean over seeds)")])
+    layers: list = [seeds, lines]
+    if target is not None:
+        rule = alt.Chart(pd.DataFrame({"target": [target], "label": [f"target {target:.3f}"]}))
+        layers.append(rule.mark_rule(color="#c62828", strokeDash=[6, 3]).encode(y="target:Q"))
+        layers.append(rule.mark_text(align="left", dy=-6, color="#c62828", x=3).encode(y="target:Q", text="label:N"))
+    return alt.layer(*layers).properties(height=380)
+
+
+def details_frame(records: list[dict]) -> pd.DataFrame:
+    """Every run as one flat row: parameters, metrics, fingerprint and environment side by side."""
+    flat = []
+    for record in records:
+        row = {k: v for k, v in record.items() if k not in ("settings", "environment", "params")}
+        row["params"] = params_text(record["params"])
+        row.update({f"env.{k}": str(v) for k, v in sorted((record["environment"] or {}).items())})
+        flat.append(row)
+    return pd.DataFrame.from_records(flat)

@@ -1,0 +1,280 @@
+"""The dashboard (Streamlit AppTest, no browser): its numbers are bench's leaderboard, its edge cases are friendly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bench import leaderboard, stats
+from bench.config import StatsConfig
+from bench.errors import BenchError
+from bench.metrics import METRICS, per_query, summarise
+from bench.store import Store
+from dashboard import data, views
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+STATS = StatsConfig(bootstrap_samples=200)
+MODEL = "tiny-bert:layers=4,hidden=32,heads=2"
+# strategy, params, train seconds, how much worse its ranks are than the baseline's
+STRATEGIES = [("baseline", {}, 30.0, 1.0), ("zero-shot", {}, 0.0, 1.6), ("layer-drop", {"count": 2}, 19.0, 1.05),
+              ("layer-freeze", {"count": 2}, 24.0, 1.2)]
+
+
+def label(name: str, params: dict) -> str:
+    return name + ("(" + ", ".join(f"{k}={v}" for k, v in sorted(params.items())) + ")" if params else "")
+
+
+def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, worse: float, *,
+            fraction: float = 1.0, queries: int = 80, status: str = "completed") -> str:
+    """One run written the way the runner writes it: start_run, then complete_run (or fail_run)."""
+    rng = np.random.default_rng(seed)
+    difficulty = rng.gamma(2.0, 3.0, size=queries)  # the same per seed for every strategy: paired
+    ranks = np.clip(1 + (difficulty * worse * np.random.default_rng([seed, len(name)]).uniform(0.5, 1.5, queries)
+                         ).astype(np.int64), 1, 40)
+    intent = np.maximum(1, ranks // 3)
+    settings = {"train": {"batch_size": 16, "epochs": 2.0, "learning_rate": 1e-4, "train_fraction": fraction},
+                "task": "toy", "task_hash": "t0", "model": MODEL, "model_hash": "m0", "train_fraction": fraction,
+                "headline_metric": "mrr"}
+    run_id = store.start_run(
+        suite="t", strategy=name, label=label(name, params), params=params, task="toy", task_version="t0",
+        task_hash="t0", model=MODEL, model_hash="m0", seed=seed, train_fraction=fraction,
+        settings_hash=f"s{fraction}", config_hash=f"c{name}{params}{seed}{fraction}", settings=settings,
+        device_type="cpu", device_name="AMD EPYC (2 threads)", device_count=1, hardware_hash="h0",
+        environment={"python": "3.11.7", "torch": "2.13.0", "device_type": "cpu"}, git_commit="abc123",
+        git_dirty=False, headline_metric="mrr", total_params=1_044_032,
+        trainable_params=12_704 if name == "layer-freeze" else 1_044_032, layers=2 if name == "layer-drop" else 4)
+    if status == "running":
+        return run_id
+    if status == "failed":
+        store.fail_run(run_id, "RuntimeError: out of memory")
+        return run_id
+    metrics = summarise(ranks, intent)
+    points = 1 if seconds == 0 else 4
+    curve = [{"step": 10 * i, "seconds": seconds * i / max(1, points - 1), "mrr": metrics["mrr"] * (0.7 + 0.1 * i),
+              "intent_recall_at_3": metrics["intent_recall_at_3"], "headline": metrics["mrr"] * (0.7 + 0.1 * i)}
+             for i in range(points)]
+    results = {"train_seconds": seconds, "eval_seconds": 1.0, "device_hours": seconds / 3600,
+               "peak_memory_bytes": 500_000_000, "memory_kind": "process_max_rss",
+               "samples_per_second": 480 / seconds if seconds else None, "steps": 0 if seconds == 0 else 30,
+               "train_pairs": 240, "test_pairs": queries, "test_left_out": 0,
+               "ideal_speedup": None if seconds == 0 else 30.0 / seconds, **metrics}
+    store.complete_run(run_id, results, curve, ranks, intent)
+    return run_id
+
+
+def make_db(path: Path) -> str:
+    """Two cells (data fraction 0.5, then 1.0, the newest) of 3-4 strategies x 2 seeds, one running and one
+    failed run."""
+    url = f"sqlite:///{path}"
+    store = Store(url)
+    for seed in (0, 1):
+        for name, params, seconds, worse in [*STRATEGIES[:2], ("layer-freeze", {}, 24.0, 1.1)]:
+            add_run(store, name, params, seed, seconds / 2, worse, fraction=0.5)
+    for seed in (0, 1):
+        for name, params, seconds, worse in STRATEGIES:
+            add_run(store, name, params, seed, seconds * (1 + 0.03 * seed), worse)
+    add_run(store, "layer-drop", {"count": 3}, 0, 0, 1, status="running")
+    add_run(store, "layer-freeze", {"count": 3}, 1, 0, 1, status="failed")
+    return url
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> str:
+    return make_db(tmp_path_factory.mktemp("dash") / "results.db")
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    """An AppTest factory reading a given DB, with a small bootstrap (bench.toml's [stats] via BENCH_CONFIG)."""
+    config = tmp_path / "bench.toml"
+    config.write_text(f"[stats]\nbootstrap_samples = {STATS.bootstrap_samples}\n")
+    monkeypatch.setenv("BENCH_CONFIG", str(config))
+
+    def start(url: str) -> AppTest:
+        monkeypatch.setenv("BENCH_DB", url)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert not at.exception, at.exception[0].value if at.exception else ""
+        return at
+
+    return start
+
+
+def frame_with(at: AppTest, column: str, without: str = "settings_hash"):
+    """The first table that has `column` (and not `without`; run details have every column)."""
+    return next(df.value for df in at.dataframe if column in df.value.columns and without not in df.value.columns)
+
+
+def expected_board(url: str, baseline: str = "baseline", fraction: float = 1.0) -> leaderboard.Leaderboard:
+    return leaderboard.build(Store(url, read_only=True), STATS, baseline, suite="t", task="toy", model=MODEL,
+                             train_fraction=fraction, device_type="cpu")
+
+
+def assert_table_matches(table, board: leaderboard.Leaderboard) -> None:
+    assert table["strategy"].tolist() == [row["strategy"] for row in board.rows]
+    for shown, row in zip(table.to_dict("records"), board.rows, strict=True):
+        assert shown["verdict"] == row["verdict"]
+        assert shown["seeds"] == row["runs"]
+        assert shown["time reduction"] == pytest.approx(row["time_reduction"])
+        assert shown["time reduction CI"] == views.ci_text(row["time_reduction_ci"], percent=True)
+        assert shown["device-hours"] == pytest.approx(row["device_hours"])
+        assert shown["MRR (headline)"] == pytest.approx(row["mrr"])
+        for metric in METRICS:
+            assert shown[views.delta_column(metric)] == pytest.approx(row[f"{metric}_delta"], abs=1e-12)
+            assert shown[f"{views.delta_column(metric)} CI"] == views.ci_text(row[f"{metric}_delta_ci"])
+
+
+def test_leaderboard_table_is_bench_leaderboard_for_the_newest_cell(app, db):
+    at = app(db)
+    chosen = {box.label: box.value for box in at.sidebar.selectbox}
+    assert chosen == {"Suite": "t", "Task": "toy", "Model": MODEL, "Training-data fraction": 1.0, "Device": "cpu",
+                      "Baseline strategy": "baseline"}
+    board = expected_board(db)
+    assert len(board.rows) == 4 and not board.excluded
+    table = at.dataframe[0].value
+    assert_table_matches(table, board)
+    verdicts = dict(zip(table["strategy"], table["verdict"], strict=True))
+    assert verdicts["baseline"] == "baseline" and verdicts["zero-shot"] in ("inferior", "inconclusive")
+    assert [b.label for b in at.download_button] == ["Download leaderboard (CSV)"]
+    assert [h.value for h in at.header] == ["Leaderboard", "Time saved against relevance lost",
+                                            "Relevance over training time", "Run details", "Runs in progress or failed"]
+
+
+def test_changing_filters_and_baseline_recomputes_the_table(app, db):
+    at = app(db)
+    fraction = next(box for box in at.sidebar.selectbox if box.label == "Training-data fraction")
+    fraction.set_value(0.5).run()
+    assert not at.exception
+    assert_table_matches(at.dataframe[0].value, expected_board(db, fraction=0.5))
+    assert at.dataframe[0].value["strategy"].tolist() == ["baseline", "layer-freeze", "zero-shot"]
+    baseline = next(box for box in at.sidebar.selectbox if box.label == "Baseline strategy")
+    assert baseline.options == ["baseline", "layer-freeze"]  # zero-shot never trains: no time to compare with
+    baseline.set_value("layer-freeze").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert_table_matches(table, expected_board(db, baseline="layer-freeze", fraction=0.5))
+    assert table["strategy"].tolist()[0] == "layer-freeze" and table["verdict"].tolist()[0] == "baseline"
+
+
+def test_running_and_failed_runs_are_listed_apart_from_the_leaderboard(app, db):
+    at = app(db)
+    unfinished = frame_with(at, "status")
+    assert sorted(zip(unfinished["status"], unfinished["strategy"], strict=True)) == [
+        ("failed", "layer-freeze(count=3)"), ("running", "layer-drop(count=3)")]
+    assert "out of memory" in unfinished.loc[unfinished["status"] == "failed", "error"].iloc[0]
+    assert not {"layer-drop(count=3)", "layer-freeze(count=3)"} & set(at.dataframe[0].value["strategy"])
+    details = frame_with(at, "settings_hash", without="-")
+    assert set(details["status"]) == {"completed"} and len(details) == 8
+
+
+def test_run_details_show_fingerprint_environment_and_the_config_difference(app, db):
+    at = app(db)
+    details = frame_with(at, "settings_hash", without="-")
+    for column in ("params", "seed", "mrr", "task_hash", "model_hash", "settings_hash", "hardware_hash",
+                   "config_hash", "env.python", "env.torch", "git_commit"):
+        assert column in details.columns
+    box = next(b for b in at.selectbox if b.label == "Configuration difference from the baseline")
+    box.set_value("layer-drop(count=2)").run()
+    diff = frame_with(at, "setting")
+    assert dict(zip(diff["setting"], diff["strategy"], strict=True)) == {"params.count": "2", "strategy": "layer-drop"}
+    assert diff.loc[diff["setting"] == "strategy", "baseline"].iloc[0] == "baseline"
+
+
+def test_a_new_run_shows_up_on_the_next_rerun(app, tmp_path):
+    url = make_db(tmp_path / "grow.db")
+    at = app(url)
+    assert "layer-drop(count=1)" not in set(at.dataframe[0].value["strategy"])
+    store = Store(url)
+    for seed in (0, 1):
+        add_run(store, "layer-drop", {"count": 1}, seed, 25.0, 1.01)
+    at.run()
+    assert "layer-drop(count=1)" in set(at.dataframe[0].value["strategy"])
+
+
+def test_missing_database_names_the_command_and_is_not_created(app, tmp_path):
+    path = tmp_path / "nothing.db"
+    at = app(f"sqlite:///{path}")
+    text = " ".join(e.value for e in [*at.info, *at.warning])
+    assert "python -m bench run" in text and "does not exist" in text
+    assert not at.dataframe and not at.error
+    assert not path.exists()
+
+
+def test_empty_database_and_one_with_only_unfinished_runs(app, tmp_path):
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    Store(empty)
+    at = app(empty)
+    assert any("python -m bench run" in e.value for e in at.info) and not at.dataframe
+    store = Store(f"sqlite:///{tmp_path / 'busy.db'}")
+    add_run(store, "baseline", {}, 0, 0, 1, status="running")
+    at = app(store.url)
+    assert any("python -m bench run" in e.value for e in at.info)
+    assert frame_with(at, "status")["status"].tolist() == ["running"]
+
+
+def test_views_pareto_front_and_intervals():
+    assert views.pareto_front([0.0, 0.3, 0.5, 1.0, 0.2], [0.0, 0.0, -0.02, -0.1, -0.05]) == [
+        False, True, True, True, False]
+    assert views.ci_text(None) == "" and views.ci_text([-0.0123, 0.004]) == "[-0.012, +0.004]"
+    assert views.ci_text([0.25, 0.5], percent=True) == "[+25.0%, +50.0%]"
+
+
+def test_pareto_and_curve_data_come_from_the_leaderboard_and_the_recorded_curves(db):
+    board = expected_board(db)
+    frame = views.pareto_frame(board.rows)
+    assert frame["delta"].tolist() == [row["mrr_delta"] for row in board.rows]
+    assert frame["time_reduction"].tolist() == [row["time_reduction"] for row in board.rows]
+    assert frame.loc[frame["strategy"] == "zero-shot", "frontier"].item()  # the fastest is always on it
+    views.pareto_chart(frame, STATS.margin).to_dict()  # a valid Vega-Lite spec
+    store = Store(db, read_only=True)
+    selection = {"suite": "t", "task": "toy", "model": MODEL, "train_fraction": 1.0, "device_type": "cpu"}
+    curves = data.strategy_curves(store, board, data.run_index(store), selection)
+    assert sorted(set(curves["strategy"])) == sorted(row["strategy"] for row in board.rows)
+    base = curves[curves["strategy"] == "baseline"].sort_values("step").groupby("seed")["headline"].last()
+    assert views.curve_target(curves, "baseline", 0.99) == pytest.approx(0.99 * base.mean())
+    views.curve_chart(curves, 0.3, "MRR").to_dict()
+
+
+def test_leaderboard_intervals_equal_the_per_metric_bootstrap(db):
+    """The leaderboard draws the bootstrap once per cell; the numbers must be stats' own, per metric."""
+    store = Store(db, read_only=True)
+    board = expected_board(db)
+    runs = {(r.label, r.seed): r for r in store.runs(suite="t", train_fraction=1.0)}
+    ranks = store.ranks([r.id for r in runs.values()])
+    for row in board.rows:
+        for metric in METRICS:
+            ours = np.stack([per_query(*ranks[runs[(row["strategy"], s)].id])[metric] for s in row["seeds"]])
+            base = np.stack([per_query(*ranks[runs[("baseline", s)].id])[metric] for s in row["seeds"]])
+            mean, lo, hi = stats.bootstrap_mean_ci(ours, STATS.bootstrap_samples, STATS.bootstrap_seed,
+                                                   STATS.confidence)
+            delta, dlo, dhi = stats.paired_bootstrap_delta(ours, base, STATS.bootstrap_samples,
+                                                           STATS.bootstrap_seed, STATS.confidence)
+            assert (row[metric], *row[f"{metric}_ci"]) == pytest.approx((mean, lo, hi), abs=1e-12)
+            assert (row[f"{metric}_delta"], *row[f"{metric}_delta_ci"]) == pytest.approx((delta, dlo, dhi), abs=1e-12)
+
+
+def test_dashboard_reads_only_through_the_store():
+    for path in (ROOT / "dashboard").glob("*.py"):
+        source = path.read_text()
+        assert not re.search(r"\b(SELECT|INSERT|UPDATE|DELETE)\s", source), path
+        assert "sqlalchemy" not in source and "sqlite3" not in source, path
+
+
+def test_launcher_command_and_missing_streamlit(monkeypatch):
+    from bench import dashboard_launcher
+
+    cmd = dashboard_launcher.command("sqlite:///r.db", "127.0.0.1", 8765)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("dashboard/app.py")
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1" and cmd[cmd.index("--server.port") + 1] == "8765"
+    assert cmd[cmd.index("--server.headless") + 1] == "true"
+    assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
+    assert cmd[-3:] == ["--", "--db", "sqlite:///r.db"]
+    monkeypatch.setattr(dashboard_launcher.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(BenchError, match="streamlit") as err:
+        dashboard_launcher.launch("sqlite:///r.db")
+    assert "\n" not in str(err.value)

@@ -1,0 +1,100 @@
+"""End to end: `python -m bench dashboard` serves the leaderboard to a real (headless Chromium) browser."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bench.store import Store
+from tests.test_dashboard import ROOT, make_db
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no browser: {CHROMIUM} is missing "
+                                 "(apt-get install chromium)")]
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright; "
+                                 "the browser itself comes from apt)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(process: subprocess.Popen, port: int, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"dashboard exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"dashboard did not answer on port {port} within {timeout:.0f} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`python -m bench dashboard` on a free loopback port, stopped (with its Streamlit child) afterwards."""
+    url = make_db(tmp_path / "results.db")
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "bench", "dashboard", "--db", url, "--port", str(port)],
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_healthy(process, port)
+        yield url, port
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+def test_dashboard_shows_the_leaderboard_in_a_browser(server, tmp_path):
+    url, port = server
+    names = [r.label for r in Store(url, read_only=True).runs(train_fraction=1.0)]
+    assert set(names) == {"baseline", "zero-shot", "layer-drop(count=2)", "layer-freeze(count=2)"}
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            # Streamlit renders after the websocket delivers the script's output: wait for content, not load.
+            table = page.get_by_test_id("stDataFrame").first
+            table.wait_for(timeout=90_000)
+            chart = page.get_by_test_id("stVegaLiteChart").first
+            for name in sorted(set(names)):
+                # the grid draws on a canvas; its accessible cells carry the text
+                table.get_by_role("gridcell", name=name, exact=True, include_hidden=True).first.wait_for(
+                    state="attached", timeout=60_000)
+                # the Pareto chart labels every strategy's point in visible SVG text
+                label = chart.locator("text", has_text=name).first
+                label.wait_for(state="visible", timeout=60_000)
+            assert page.get_by_text("Leaderboard", exact=True).is_visible()
+            assert page.get_by_text("Runs in progress or failed").count() == 1
+            assert not page.get_by_test_id("stException").count()
+            page.wait_for_timeout(1000)  # let the canvas paint before the screenshot
+            shot = tmp_path / "dashboard.png"
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 20_000
+        finally:
+            browser.close()
