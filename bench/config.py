@@ -153,7 +153,7 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
 
 
 BUILTIN_TASKS = (
-    TaskConfig(name="email", kind="email", headline_metric="recall_at_1"),
+    TaskConfig(name="email", kind="email", headline_metric="intent_recall_at_3"),
     TaskConfig(name="sgd", kind="sgd", path="../shared/data/sgd", whitelist_size=300,
                headline_metric="intent_recall_at_3"),
 )

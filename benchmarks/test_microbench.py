@@ -1,0 +1,146 @@
+"""Micro-benchmarks of bench's hot paths, so a slower training step, evaluation or store shows up in review.
+
+    python -m pytest benchmarks/ --benchmark-only --benchmark-autosave
+    python -m pytest benchmarks/ --benchmark-only --benchmark-compare --benchmark-compare-fail=mean:10%
+
+* one training step per strategy of the default suite, steady state (optimizer state already allocated),
+  on real email pairs at bench.toml's batch size and lengths; plus bench.train.train() over 4 steps, which
+  also covers the loop's own per-step overhead and optimizer setup;
+* ranking the whole email test split against its whitelist (bench.evaluate.rank + metrics) with bench's
+  tiny-bert, so the round is short and measures the evaluation machinery rather than model FLOPs (which the
+  training steps already cover);
+* writing one completed run (metrics, curve, 1,196 per-query ranks) and reading a suite of 40 back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+import torch
+
+from bench.batching import encode_texts
+from bench.config import TrainConfig, parse_strategy
+from bench.evaluate import rank
+from bench.metrics import summarise
+from bench.model import BiEncoder
+from bench.registry import REGISTRY
+from bench.store import Store
+from bench.train import batch_order, in_batch_loss, make_optimizer, train
+
+# The default suite's strategies for MiniLM's 6 layers, the smoke suite's for tiny-bert's 4.
+STRATEGIES = {"minilm": ["baseline", "layer-drop:count=2", "layer-freeze:count=3", "drop-freeze:drop=2,freeze=2"],
+              "tiny": ["baseline", "layer-drop:count=2", "layer-freeze:count=2", "drop-freeze:drop=1,freeze=2"]}
+CPU = torch.device("cpu")
+CONFIG = TrainConfig(batch_size=32, max_message_length=64, max_reply_length=32)  # bench.toml's [train]
+
+
+@pytest.fixture
+def prepared_model(make_encoder, micro_model):
+    """A bi-encoder in the benchmark's shape with a strategy applied, in training mode."""
+
+    def build(spec_text: str, kind: str = micro_model) -> BiEncoder:
+        spec = parse_strategy(spec_text, "benchmark")
+        model = BiEncoder(make_encoder(kind), CONFIG.shared_towers, CONFIG.scale)
+        REGISTRY.build(spec.name, spec.params).prepare(model)
+        return model.train()
+
+    return build
+
+
+@pytest.mark.parametrize("strategy", range(4), ids=["baseline", "layer-drop", "layer-freeze", "drop-freeze"])
+def test_train_step(benchmark, strategy, micro_model, train_batches, prepared_model):
+    """The body of bench.train.train's loop: batch, forward both towers, loss, backward, AdamW, schedule."""
+    messages, replies = train_batches
+    spec = STRATEGIES[micro_model][strategy]
+    model = prepared_model(spec)
+    optimizer, scheduler = make_optimizer(model, CONFIG, 10**6)
+    order = batch_order(len(messages), CONFIG.batch_size, 8, seed=0)
+    position = iter(range(10**9))
+
+    def step() -> None:
+        index = order[next(position) % len(order)]
+        message_ids, message_mask = messages.batch(index, CPU)
+        reply_ids, reply_mask = replies.batch(index, CPU)
+        scores = model.similarity(model.encode_messages(message_ids, message_mask),
+                                  model.encode_replies(reply_ids, reply_mask))
+        in_batch_loss(scores.float(), CONFIG.symmetric_loss).backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step()  # optimizer state is allocated on the first step: time the steady state
+    benchmark.extra_info.update(strategy=spec, model=micro_model, threads=torch.get_num_threads(),
+                                batch=CONFIG.batch_size)
+    benchmark.pedantic(step, rounds=5, warmup_rounds=1)
+
+
+def test_train_loop_four_steps(benchmark, micro_model, train_batches, prepared_model):
+    """bench.train.train end to end (optimizer setup, batching, clock), baseline, 4 steps, fresh model each round."""
+    messages, replies = train_batches
+    cfg = dataclasses.replace(CONFIG, epochs=0.5, curve_points=1)  # 8 batches x 0.5 = 4 steps
+
+    def setup():
+        return (prepared_model("baseline"), messages, replies, cfg, 0, CPU), {}
+
+    result = benchmark.pedantic(train, setup=setup, rounds=3)
+    assert result.steps == 4
+    benchmark.extra_info.update(model=micro_model, threads=torch.get_num_threads(), steps=result.steps)
+
+
+def test_evaluate_test_split(benchmark, task, tokenizer, make_encoder):
+    """Rank all 1,196 email test messages against the 346-reply whitelist and compute every metric."""
+    messages = encode_texts(tokenizer, [p.message for p in task.test], CONFIG.max_message_length)
+    whitelist = encode_texts(tokenizer, list(task.whitelist), CONFIG.max_reply_length)
+    relevant = task.intent_relevance(task.test_gold)
+    model = BiEncoder(make_encoder("tiny"), CONFIG.shared_towers, CONFIG.scale)
+
+    def evaluate() -> dict:
+        ranks, intent_ranks = rank(model, messages, whitelist, task.test_gold, relevant, CONFIG.eval_batch_size, CPU)
+        return summarise(ranks, intent_ranks)
+
+    summary = benchmark.pedantic(evaluate, rounds=5, warmup_rounds=1)
+    assert 0 <= summary["mrr"] <= 1
+    benchmark.extra_info.update(queries=len(task.test), whitelist=len(task.whitelist))
+
+
+def write_run(store: Store, seed: int, queries: int = 1196) -> str:
+    """One completed run shaped like a real one (identity, metrics, 6 curve points, per-query ranks)."""
+    generator = torch.Generator().manual_seed(seed)
+    run_id = store.start_run(
+        suite="micro", strategy="baseline", label="baseline", params={}, task="email", task_version="1",
+        task_hash="t" * 16, model="tiny-bert", model_hash="m" * 16, seed=seed, train_fraction=1.0,
+        settings_hash="s" * 16, config_hash=f"{seed:016d}", settings={"train": dataclasses.asdict(CONFIG)},
+        device_type="cpu", device_name="cpu", device_count=1, hardware_hash="h" * 16,
+        environment={"python": "3", "torch": torch.__version__}, git_commit="", git_dirty=False,
+        headline_metric="recall_at_1", total_params=1, trainable_params=1, layers=4)
+    ranks = torch.randint(1, 347, (queries,), generator=generator).numpy()
+    fields = {"train_seconds": 10.0, "eval_seconds": 1.0, "device_hours": 0.003, "peak_memory_bytes": 1,
+              "memory_kind": "process_max_rss", "samples_per_second": 100.0, "steps": 32, "train_pairs": 1024,
+              "test_pairs": queries, "test_left_out": 0, "ideal_speedup": 1.0, **summarise(ranks, ranks)}
+    curve = [{"seconds": float(i), "step": i * 8, "mrr": 0.1, "intent_recall_at_3": 0.2, "headline": 0.05}
+             for i in range(6)]
+    store.complete_run(run_id, fields, curve, ranks, ranks)
+    return run_id
+
+
+def test_store_write_run(benchmark, tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/write.db")
+    seeds = iter(range(10**6))
+    benchmark.pedantic(lambda: write_run(store, next(seeds)), rounds=50, warmup_rounds=2)
+
+
+def test_store_read_suite(benchmark, tmp_path):
+    """What the leaderboard reads for a suite: its completed runs, their ranks and curves (40 runs)."""
+    store = Store(f"sqlite:///{tmp_path}/read.db")
+    for seed in range(40):
+        write_run(store, seed)
+        time.sleep(0.001)  # distinct started_at, as in real suites
+
+    def read() -> int:
+        runs = store.runs(suite="micro")
+        ids = [r.id for r in runs]
+        return len(store.ranks(ids)) + len(store.curves(ids))
+
+    assert benchmark.pedantic(read, rounds=30, warmup_rounds=1) == 80
