@@ -101,7 +101,8 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
             clock.stop()
             result.curve.append({"seconds": clock.seconds, "step": step + 1, **evaluate_dev()})
             model.train()
-            clock.start()
-    result.seconds = clock.stop()
+            if step + 1 < steps:
+                clock.start()
+    result.seconds = clock.stop()  # a stopped clock adds nothing: the last curve point is the training time
     result.steps, result.pairs = steps, steps * batch_size
     return result
