@@ -35,6 +35,19 @@ class TrainConfig:
     curve_points: int = 8
     dev_eval_pairs: int = 300
     precision: str = "fp32"
+    unpad: bool = True  # layers run on real tokens only (bench/packed.py); false: padded batches, as HF does
+    fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise BenchError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}; "
+                             "fix it in bench.toml")
+        if self.batch_size < 2:
+            raise BenchError(f"train.batch_size must be at least 2 (in-batch negatives), got {self.batch_size}; "
+                             "fix it in bench.toml")
+
+
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)

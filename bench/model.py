@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench import packed
 from bench.errors import BenchError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -105,7 +106,7 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
 class Tower(nn.Module):
     """One encoder tower: embeddings, a list of transformer layers, mean pooling."""
 
-    def __init__(self, encoder: nn.Module):
+    def __init__(self, encoder: nn.Module, unpad: bool = False):
         super().__init__()
         if not (hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")):
             raise BenchError(f"unsupported architecture {type(encoder).__name__}: bench needs a BERT-style "
@@ -115,19 +116,38 @@ class Tower(nn.Module):
         self.config = encoder.config
         self.frozen_prefix = 0  # embeddings + this many bottom layers run without autograd
         self.embeddings_frozen = False
+        self.unpad = unpad and all(packed.supports(layer, self.config) for layer in self.layers)
+
+    def _grad(self, layer_index: int | None):
+        """Autograd off for the embeddings (None) and the layers of a frozen prefix."""
+        frozen = self.embeddings_frozen and (layer_index is None or layer_index < self.frozen_prefix)
+        return torch.set_grad_enabled(torch.is_grad_enabled() and not frozen)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        prefix_frozen = self.embeddings_frozen
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not prefix_frozen):
+        if self.unpad:
+            return self.encode_many([(input_ids, attention_mask)])[0]
+        with self._grad(None):
             hidden = self.embeddings(input_ids=input_ids)
         mask = additive_mask(attention_mask, hidden.dtype)
         for index, layer in enumerate(self.layers):
-            in_prefix = prefix_frozen and index < self.frozen_prefix
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not in_prefix):
+            with self._grad(index):
                 hidden = layer(hidden, attention_mask=mask)
                 if isinstance(hidden, tuple):
                     hidden = hidden[0]
         return mean_pool(hidden, attention_mask)
+
+    def encode_many(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        """Embed several padded batches; unpadded, their real tokens go through every layer as one matrix."""
+        if not self.unpad:
+            return [self(input_ids, attention_mask) for input_ids, attention_mask in batches]
+        groups = packed.plan([attention_mask for _, attention_mask in batches])
+        with self._grad(None):
+            hidden = torch.cat([packed.pack(self.embeddings(input_ids=input_ids), group)
+                                for (input_ids, _), group in zip(batches, groups, strict=True)])
+        for index, layer in enumerate(self.layers):
+            with self._grad(index):
+                hidden = packed.layer_forward(layer, hidden, groups)
+        return packed.mean_pool(hidden, groups)
 
     def train(self, mode: bool = True) -> Tower:
         """Frozen modules stay in eval mode (no dropout) whatever the caller asks."""
@@ -147,10 +167,10 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 class BiEncoder(nn.Module):
     """Message and reply towers (shared weights by default) scored by scaled cosine similarity."""
 
-    def __init__(self, encoder: nn.Module, shared_towers: bool = True, scale: float = 20.0):
+    def __init__(self, encoder: nn.Module, shared_towers: bool = True, scale: float = 20.0, unpad: bool = False):
         super().__init__()
-        self.message_tower = Tower(encoder)
-        self.reply_tower = self.message_tower if shared_towers else Tower(copy.deepcopy(encoder))
+        self.message_tower = Tower(encoder, unpad)
+        self.reply_tower = self.message_tower if shared_towers else Tower(copy.deepcopy(encoder), unpad)
         self.scale = scale
 
     @property
@@ -194,6 +214,14 @@ class BiEncoder(nn.Module):
 
     def encode_replies(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.reply_tower(input_ids, attention_mask)
+
+    def encode_pairs(self, messages: tuple[torch.Tensor, torch.Tensor],
+                     replies: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A step's messages and replies; with shared unpadded towers, one pass over all their real tokens."""
+        if self.reply_tower is self.message_tower:
+            message_embeddings, reply_embeddings = self.message_tower.encode_many([messages, replies])
+            return message_embeddings, reply_embeddings
+        return self.encode_messages(*messages), self.encode_replies(*replies)
 
     def similarity(self, messages: torch.Tensor, replies: torch.Tensor) -> torch.Tensor:
         return self.scale * F.normalize(messages, dim=-1) @ F.normalize(replies, dim=-1).T

@@ -130,7 +130,7 @@ def run_one(store: Store, suite: SuiteConfig, task: Task, loaded: LoadedModel, p
             hardware, env: dict, show_progress: bool) -> str:
     cfg = suite.train
     torch.manual_seed(seed)
-    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale)
+    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad)
     original_layers = model.num_layers
     strategy.prepare(model)
     model.to(device)

@@ -35,9 +35,9 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
     mean = float(x.mean())
     if x.size < 2:
         return mean, None, None
-    import scipy.stats
+    from scipy.special import stdtrit  # the t quantile, without importing all of scipy.stats (1.5 s)
 
-    t = float(scipy.stats.t.ppf(0.5 + confidence / 2.0, df=x.size - 1))
+    t = float(stdtrit(x.size - 1, 0.5 + confidence / 2.0))
     half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
     return mean, mean - half, mean + half
 

@@ -141,7 +141,8 @@ def _hash_files(paths: list[Path]) -> str:
 def _email(config: TaskConfig, dev_eval_pairs: int) -> Task:
     manifest = json.loads((EMAIL_DIR / "manifest.json").read_text())
     splits = {s: read_jsonl(EMAIL_DIR / f"{s}.jsonl") for s in ("train", "dev", "test")}
-    return build_task("email", manifest["version"], manifest["sha256"][:16], config.headline_metric or "intent_recall_at_3",
+    headline = config.headline_metric or "intent_recall_at_3"
+    return build_task("email", manifest["version"], manifest["sha256"][:16], headline,
                       splits["train"], splits["dev"], splits["test"], config.whitelist_size, dev_eval_pairs)
 
 

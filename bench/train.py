@@ -43,7 +43,8 @@ def make_optimizer(model: BiEncoder, cfg: TrainConfig, total_steps: int):
         if param.requires_grad:
             (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate)
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate,
+                                  fused=cfg.fused_optimizer or None)
     warmup = max(1, int(cfg.warmup_ratio * total_steps))
 
     def schedule(step: int) -> float:
@@ -88,8 +89,7 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
         message_ids, message_mask = messages.batch(order[step], device)
         reply_ids, reply_mask = replies.batch(order[step], device)
         with autocast:
-            scores = model.similarity(model.encode_messages(message_ids, message_mask),
-                                      model.encode_replies(reply_ids, reply_mask))
+            scores = model.similarity(*model.encode_pairs((message_ids, message_mask), (reply_ids, reply_mask)))
             loss = in_batch_loss(scores.float(), cfg.symmetric_loss)
         loss.backward()
         optimizer.step()

