@@ -1,4 +1,4 @@
-"""The training loop: in-batch negatives, AdamW with linear warm-up and decay, dynamic padding.
+"""The training loop: in-batch negatives, AdamW with linear warm-up and decay, no work on padding.
 
 Only the steps are timed. Dev evaluations for the training curve pause the clock.
 """

@@ -130,6 +130,8 @@ def test_optimizer_holds_only_trainable_parameters():
     optimizer, _ = make_optimizer(model, TrainConfig(), total_steps=10)
     in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
     assert in_optimizer == {id(p) for p in model.parameters() if p.requires_grad}
+    assert optimizer.defaults["fused"] is True  # train.fused_optimizer defaults to torch's fused AdamW kernel
+    assert not make_optimizer(model, TrainConfig(fused_optimizer=False), total_steps=10)[0].defaults["fused"]
     total, trainable = model.count_parameters()
     assert trainable == sum(p.numel() for p in model.message_tower.layers[2].parameters())
     assert model.num_layers == 3 and total > trainable

@@ -9,7 +9,8 @@ from bench.emailgen.dataset import DEFAULT_OUT, SEED, write
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Regenerate the built-in email task data.")
+    parser = argparse.ArgumentParser(prog="python -m bench.emailgen",
+                                     description="Regenerate the built-in email task data.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -1,0 +1,51 @@
+"""Screenshot the dashboard on a results database: `python docs/screenshot.py --db sqlite:///results.db`.
+
+Starts `python -m bench dashboard` on a free port, waits in headless Chromium until the leaderboard and the
+Pareto chart have rendered, and writes docs/dashboard.png (the README's picture).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_healthy  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="results database URL")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench", "dashboard", "--db", args.db, "--port", str(port)],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_healthy(server, port)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            page.get_by_test_id("stDataFrame").first.wait_for(timeout=90_000)
+            page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=90_000)
+            page.wait_for_timeout(2000)  # let the grid's canvas paint
+            page.screenshot(path=str(args.out))
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
