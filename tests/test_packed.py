@@ -113,3 +113,19 @@ def test_unsupported_layers_fall_back_to_padded_batches():
     assert not model.message_tower.unpad
     with torch.no_grad():
         assert model.eval().encode_messages(*MESSAGES).shape == (6, 32)
+
+
+@pytest.mark.parametrize("unpad", [False, True])
+def test_bf16_autocast_trains_on_both_layouts(unpad):
+    """precision = "bf16" runs the packed and the padded layers under CPU autocast and still learns."""
+    generator = torch.Generator().manual_seed(5)
+    messages = Encoded(torch.randint(5, 200, (16, 8), generator=generator),
+                       torch.randint(3, 9, (16,), generator=generator))
+    replies = Encoded(messages.ids[:, :6].clone(), messages.lengths.clamp(max=6))
+    model = BiEncoder(tiny_bert(layers=2), unpad=unpad)
+    before = model.message_tower.layers[1].output.dense.weight.detach().clone()
+    result = train(model, messages, replies, TrainConfig(batch_size=8, epochs=2, precision="bf16", unpad=unpad),
+                   seed=0, device=torch.device("cpu"))
+    after = model.message_tower.layers[1].output.dense.weight
+    assert result.steps == 4 and after.dtype == torch.float32
+    assert torch.isfinite(after).all() and not torch.equal(after, before)
