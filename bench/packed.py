@@ -49,13 +49,18 @@ def plan(masks: list[torch.Tensor]) -> list[Group]:
 def supports(layer: nn.Module, config) -> bool:
     """True for a BERT-style encoder layer (BERT, RoBERTa, MiniLM, ELECTRA) with absolute positions."""
     attention = getattr(layer, "attention", None)
-    wanted = (getattr(attention, "self", None), ("query", "key", "value", "dropout", "attention_head_size")), (
-        getattr(attention, "output", None), ("dense", "dropout", "LayerNorm")), (
-        getattr(layer, "intermediate", None), ("dense", "intermediate_act_fn")), (
-        getattr(layer, "output", None), ("dense", "dropout", "LayerNorm"))
-    return (all(module is not None and all(hasattr(module, name) for name in names) for module, names in wanted)
-            and not getattr(config, "is_decoder", False) and not getattr(layer, "chunk_size_feed_forward", 0)
-            and getattr(config, "position_embedding_type", "absolute") in (None, "absolute"))
+    needed = {
+        "attention.self": (getattr(attention, "self", None), ("query", "key", "value", "dropout",
+                                                               "attention_head_size")),
+        "attention.output": (getattr(attention, "output", None), ("dense", "dropout", "LayerNorm")),
+        "intermediate": (getattr(layer, "intermediate", None), ("dense", "intermediate_act_fn")),
+        "output": (getattr(layer, "output", None), ("dense", "dropout", "LayerNorm")),
+    }
+    has_modules = all(module is not None and all(hasattr(module, name) for name in names)
+                      for module, names in needed.values())
+    plain_encoder = (not getattr(config, "is_decoder", False) and not getattr(layer, "chunk_size_feed_forward", 0)
+                     and getattr(config, "position_embedding_type", "absolute") in (None, "absolute"))
+    return has_modules and plain_encoder
 
 
 def pack(padded: torch.Tensor, group: Group) -> torch.Tensor:
