@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 from bench.errors import BenchError
 
 DEFAULT_CONFIG = "bench.toml"
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,6 @@ class TrainConfig:
             raise BenchError(f"train.batch_size must be at least 2 (in-batch negatives), got {self.batch_size}; "
                              "fix it in bench.toml")
 
-
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)

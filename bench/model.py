@@ -124,8 +124,9 @@ class Tower(nn.Module):
         return torch.set_grad_enabled(torch.is_grad_enabled() and not frozen)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        if self.unpad:
-            return self.encode_many([(input_ids, attention_mask)])[0]
+        return self.encode_many([(input_ids, attention_mask)])[0]
+
+    def _padded(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         with self._grad(None):
             hidden = self.embeddings(input_ids=input_ids)
         mask = additive_mask(attention_mask, hidden.dtype)
@@ -139,7 +140,7 @@ class Tower(nn.Module):
     def encode_many(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
         """Embed several padded batches; unpadded, their real tokens go through every layer as one matrix."""
         if not self.unpad:
-            return [self(input_ids, attention_mask) for input_ids, attention_mask in batches]
+            return [self._padded(input_ids, attention_mask) for input_ids, attention_mask in batches]
         groups = packed.plan([attention_mask for _, attention_mask in batches])
         with self._grad(None):
             hidden = torch.cat([packed.pack(self.embeddings(input_ids=input_ids), group)
@@ -220,7 +221,7 @@ class BiEncoder(nn.Module):
         """A step's messages and replies; with shared unpadded towers, one pass over all their real tokens."""
         if self.reply_tower is self.message_tower:
             message_embeddings, reply_embeddings = self.message_tower.encode_many([messages, replies])
-            return message_embeddings, reply_embeddings
+            return message_embeddings, reply_embeddings  # one call: shared towers pack both into one matrix
         return self.encode_messages(*messages), self.encode_replies(*replies)
 
     def similarity(self, messages: torch.Tensor, replies: torch.Tensor) -> torch.Tensor:

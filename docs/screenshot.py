@@ -7,8 +7,6 @@ Pareto chart have rendered, and writes docs/dashboard.png (the README's picture)
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_healthy  # noqa: E402
+from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, dashboard_server  # noqa: E402
 
 
 def main() -> int:
@@ -26,11 +24,7 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench", "dashboard", "--db", args.db, "--port", str(port)],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_healthy(server, port)
+    with dashboard_server(args.db, subprocess.DEVNULL) as port:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1300})
@@ -40,9 +34,6 @@ def main() -> int:
             page.wait_for_timeout(2000)  # let the grid's canvas paint
             page.screenshot(path=str(args.out))
             browser.close()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
     print(f"wrote {args.out}")
     return 0
 

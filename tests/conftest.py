@@ -10,6 +10,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
+from bench.batching import Encoded
 from bench.registry import load_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,15 @@ def tiny_bert(layers: int = 4, hidden: int = 32, seed: int = 0) -> BertModel:
     config = BertConfig(vocab_size=200, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
                         intermediate_size=2 * hidden, max_position_embeddings=64)
     return BertModel(config, add_pooling_layer=False)
+
+
+def encoded_pairs(n: int = 16, seed: int = 3) -> tuple[Encoded, Encoded]:
+    """Pre-tokenised random messages (up to 8 tokens) and replies (up to 6), ragged so padding occurs."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, 200, (n, 8), generator=generator)
+    lengths = torch.randint(3, 9, (n,), generator=generator)
+    return Encoded(ids, lengths), Encoded(torch.randint(5, 200, (n, 6), generator=generator),
+                                          torch.randint(2, 7, (n,), generator=generator))
 
 
 @pytest.fixture

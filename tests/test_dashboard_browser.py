@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -47,17 +48,15 @@ def wait_until_healthy(process: subprocess.Popen, port: int, timeout: float = 90
     raise AssertionError(f"dashboard did not answer on port {port} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextlib.contextmanager
+def dashboard_server(url: str, log):
     """`python -m bench dashboard` on a free loopback port, stopped (with its Streamlit child) afterwards."""
-    url = make_db(tmp_path / "results.db")
     port = free_port()
-    log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "bench", "dashboard", "--db", url, "--port", str(port)],
                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until_healthy(process, port)
-        yield url, port
+        yield port
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -66,7 +65,13 @@ def server(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    url = make_db(tmp_path / "results.db")
+    with (tmp_path / "server.log").open("w") as log, dashboard_server(url, log) as port:
+        yield url, port
 
 
 def test_dashboard_shows_the_leaderboard_in_a_browser(server, tmp_path):

@@ -4,19 +4,19 @@ import pytest
 import torch
 from transformers import BertModel
 
-from bench.batching import Encoded
 from bench.config import TrainConfig
 from bench.model import BiEncoder, additive_mask
 from bench.registry import REGISTRY
 from bench.train import train
-from tests.conftest import tiny_bert
+from tests.conftest import encoded_pairs, tiny_bert
 
 
-def test_tower_matches_hf_forward(tiny_encoder: BertModel, inputs):
-    """Running the layers by hand (own 4-D mask) gives the same hidden states as BertModel itself."""
+@pytest.mark.parametrize("unpad", [False, True])
+def test_tower_matches_hf_forward(tiny_encoder: BertModel, inputs, unpad):
+    """Running the layers by hand (own 4-D mask, or packed real tokens) gives BertModel's own hidden states."""
     ids, mask = inputs
     tiny_encoder.eval()
-    model = BiEncoder(tiny_encoder)
+    model = BiEncoder(tiny_encoder, unpad=unpad)
     model.eval()
     with torch.no_grad():
         reference = tiny_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -68,14 +68,6 @@ def test_layer_drop_choices():
     assert layers_to_drop(12, 4, "symmetric") == [4, 5, 6, 7]
 
 
-def _task_tensors(n: int = 16):
-    generator = torch.Generator().manual_seed(3)
-    ids = torch.randint(5, 200, (n, 8), generator=generator)
-    lengths = torch.randint(3, 9, (n,), generator=generator)
-    return Encoded(ids, lengths), Encoded(torch.randint(5, 200, (n, 6), generator=generator),
-                                          torch.randint(2, 7, (n,), generator=generator))
-
-
 @pytest.mark.parametrize("unpad", [False, True])
 def test_frozen_parameters_are_bit_identical_after_training(unpad):
     model = BiEncoder(tiny_bert(layers=4), unpad=unpad)
@@ -84,7 +76,7 @@ def test_frozen_parameters_are_bit_identical_after_training(unpad):
     frozen_before = {n: p.detach().clone() for n, p in tower.named_parameters()
                      if n.startswith(("embeddings", "layers.0.", "layers.1."))}
     trainable_before = {n: p.detach().clone() for n, p in tower.named_parameters() if n.startswith("layers.3.")}
-    messages, replies = _task_tensors()
+    messages, replies = encoded_pairs()
     train(model, messages, replies, TrainConfig(batch_size=8, epochs=2, learning_rate=1e-3, unpad=unpad), seed=0,
           device=torch.device("cpu"))
     params = dict(tower.named_parameters())

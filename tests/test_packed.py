@@ -7,12 +7,11 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel
 
-from bench.batching import Encoded
 from bench.config import TrainConfig
 from bench.model import BiEncoder
 from bench.registry import REGISTRY
 from bench.train import train
-from tests.conftest import tiny_bert
+from tests.conftest import encoded_pairs, tiny_bert
 
 
 def _batch(rows: int, width: int, lengths: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,17 +61,6 @@ def test_unpadded_embeddings_and_gradients_match_padded(strategy, shared):
         torch.testing.assert_close(g1[name], grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
-def test_unpadded_tower_matches_hf_bert_in_eval_mode(tiny_encoder, inputs):
-    ids, mask = inputs
-    tiny_encoder.eval()
-    with torch.no_grad():
-        reference = tiny_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        weights = mask.unsqueeze(-1).float()
-        expected = (reference * weights).sum(1) / weights.sum(1)
-        got = BiEncoder(tiny_encoder, unpad=True).eval().encode_messages(ids, mask)
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-
-
 def test_dense_layers_see_only_real_tokens():
     """The feed-forward input has one row per real token of the step, messages and replies in one matrix."""
     seen = {}
@@ -90,10 +78,7 @@ def test_dense_layers_see_only_real_tokens():
 
 
 def test_unpadded_training_is_deterministic_and_learns():
-    generator = torch.Generator().manual_seed(3)
-    messages = Encoded(torch.randint(5, 200, (32, 8), generator=generator),
-                       torch.randint(3, 9, (32,), generator=generator))
-    replies = Encoded(messages.ids[:, :6].clone(), messages.lengths.clamp(max=6))
+    messages, replies = encoded_pairs(32)
     cfg = TrainConfig(batch_size=8, epochs=3, learning_rate=1e-3, unpad=True)
     runs = []
     for _ in range(2):
@@ -118,10 +103,7 @@ def test_unsupported_layers_fall_back_to_padded_batches():
 @pytest.mark.parametrize("unpad", [False, True])
 def test_bf16_autocast_trains_on_both_layouts(unpad):
     """precision = "bf16" runs the packed and the padded layers under CPU autocast and still learns."""
-    generator = torch.Generator().manual_seed(5)
-    messages = Encoded(torch.randint(5, 200, (16, 8), generator=generator),
-                       torch.randint(3, 9, (16,), generator=generator))
-    replies = Encoded(messages.ids[:, :6].clone(), messages.lengths.clamp(max=6))
+    messages, replies = encoded_pairs(16, seed=5)
     model = BiEncoder(tiny_bert(layers=2), unpad=unpad)
     before = model.message_tower.layers[1].output.dense.weight.detach().clone()
     result = train(model, messages, replies, TrainConfig(batch_size=8, epochs=2, precision="bf16", unpad=unpad),
