@@ -145,10 +145,11 @@ def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from bench import leaderboard, report
+    from bench.analysis import leaderboard
     from bench.registry import REGISTRY
-    from bench.runner import run_suite
-    from bench.store import Store
+    from bench.render import tables as report
+    from bench.results.store import Store
+    from bench.training.runner import run_suite
 
     suite = suite_for_run(config, args)
     for spec in suite.strategies:
@@ -186,8 +187,9 @@ def cmd_list(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_report(config: Config, args: argparse.Namespace) -> int:
-    from bench import leaderboard, report
-    from bench.store import Store
+    from bench.analysis import leaderboard
+    from bench.render import tables as report
+    from bench.results.store import Store
 
     store = Store(args.db or config.db, read_only=True)
     baseline = args.baseline or (config.suite(args.suite).baseline if args.suite else "baseline")
@@ -198,12 +200,12 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_data(config: Config, args: argparse.Namespace) -> int:
     if args.dataset == "sgd":
-        from bench import sgd
+        from bench.tasks import sgd
 
         counts = sgd.convert_dir(Path(args.source), Path(args.out))
         print(", ".join(f"{split}: {rows} pairs" for split, rows in counts.items()) + f" -> {args.out}")
     else:
-        from bench import emailgen
+        from bench.tasks import emailgen
 
         manifest = emailgen.write(Path(args.out))
         print(f"email task {manifest['version']} written to {args.out} (sha256 {manifest['sha256'][:16]})")
@@ -211,20 +213,21 @@ def cmd_data(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
-    from bench.dashboard_launcher import launch
+    from dashboard.launcher import launch
 
     return launch(args.db or config.db, args.host, args.port, config=args.config)
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    from bench.check import run_check
+    from bench.analysis.gate import run_check
 
     return run_check(config, args)
 
 
 def cmd_export(config: Config, args: argparse.Namespace) -> int:
-    from bench import leaderboard, report
-    from bench.store import Store
+    from bench.analysis import leaderboard
+    from bench.render import tables as report
+    from bench.results.store import Store
 
     store = Store(args.db or config.db, read_only=True)
     baseline = config.suite(args.suite).baseline if args.suite else "baseline"

@@ -36,7 +36,7 @@ class TrainConfig:
     curve_points: int = 8
     dev_eval_pairs: int = 300
     precision: str = "fp32"
-    unpad: bool = True  # layers run on real tokens only (bench/packed.py); false: padded batches, as HF does
+    unpad: bool = True  # layers run on real tokens only (bench/model/packed.py); false: padded batches, as HF does
     fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
 
     def __post_init__(self) -> None:

@@ -6,10 +6,11 @@ import dataclasses
 import difflib
 import importlib
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin, get_type_hints
 
 from bench.errors import BenchError
-from bench.model import BiEncoder
+from bench.model.encoder import BiEncoder
 
 
 class Strategy:
@@ -99,9 +100,15 @@ REGISTRY = Registry()
 register = REGISTRY.register
 
 
+PLUGIN_GROUP = "bench.strategies"
+"""Entry-point group of packages that register strategies; the built-in `strategies` package is one of them."""
+
+
 def load_plugins(modules: tuple[str, ...] = ()) -> Registry:
-    """Import the built-in strategies and any user modules named in bench.toml `plugins`."""
-    importlib.import_module("strategies")
+    """Import every package registered under the `bench.strategies` entry-point group (the built-ins
+    included), then the user modules named in bench.toml `plugins`."""
+    for entry_point in metadata.entry_points(group=PLUGIN_GROUP):
+        entry_point.load()
     for module in modules:
         try:
             importlib.import_module(module)

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.analysis.metrics import summarise  # noqa: E402
 from bench.config import StatsConfig  # noqa: E402
-from bench.metrics import summarise  # noqa: E402
-from bench.store import CurvePoint, QueryRanks, Run, Store  # noqa: E402
+from bench.results.store import CurvePoint, QueryRanks, Run, Store  # noqa: E402
 from dashboard import data  # noqa: E402
 
 SUITES = {"default": "cuda", "smoke": "cpu", "sweep": "cuda", "nightly": "cuda"}

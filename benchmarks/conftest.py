@@ -41,7 +41,7 @@ def build_encoder(kind: str):
     """A BERT built in code (seeded), in MiniLM-L6's shape or bench's tiny-bert shape."""
     from transformers import BertConfig, BertModel
 
-    from bench.model import tiny_config
+    from bench.model.encoder import tiny_config
 
     if kind == "minilm":
         config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
@@ -64,7 +64,7 @@ def micro_model(request) -> str:
 
 @pytest.fixture(scope="session")
 def task():
-    from bench.tasks import load_task
+    from bench.tasks.task import load_task
 
     return load_task(load_config(ROOT / "bench.toml").task("email"), 200)
 
@@ -73,7 +73,7 @@ def task():
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from bench.model import builtin_model_path
+    from bench.model.encoder import builtin_model_path
 
     return AutoTokenizer.from_pretrained(builtin_model_path())
 
@@ -81,7 +81,7 @@ def tokenizer():
 @pytest.fixture(scope="session")
 def train_batches(task, tokenizer):
     """The first 8 batches of email training pairs, tokenised once as bench does."""
-    from bench.batching import encode_texts
+    from bench.tasks.batching import encode_texts
 
     pairs = task.train[: 8 * CONFIG.batch_size]
     return (encode_texts(tokenizer, [p.message for p in pairs], CONFIG.max_message_length),

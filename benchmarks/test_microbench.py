@@ -4,9 +4,9 @@
     python -m pytest benchmarks/ --benchmark-only --benchmark-compare --benchmark-compare-fail=mean:10%
 
 * one training step per strategy of the default suite, steady state (optimizer state already allocated),
-  on real email pairs at bench.toml's batch size and lengths; plus bench.train.train() over 4 steps, which
+  on real email pairs at bench.toml's batch size and lengths; plus bench.training.loop.train() over 4 steps, which
   also covers the loop's own per-step overhead and optimizer setup;
-* ranking the whole email test split against its whitelist (bench.evaluate.rank + metrics) with bench's
+* ranking the whole email test split against its whitelist (bench.training.evaluate.rank + metrics) with bench's
   tiny-bert, so the round is short and measures the evaluation machinery rather than model FLOPs (which the
   training steps already cover);
 * writing one completed run (metrics, curve, 1,196 per-query ranks) and reading a suite of 40 back.
@@ -20,14 +20,14 @@ import time
 import pytest
 import torch
 
-from bench.batching import encode_texts
+from bench.analysis.metrics import summarise
 from bench.config import TrainConfig, parse_strategy
-from bench.evaluate import rank
-from bench.metrics import summarise
-from bench.model import BiEncoder
+from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY
-from bench.store import Store
-from bench.train import batch_order, in_batch_loss, make_optimizer, train
+from bench.results.store import Store
+from bench.tasks.batching import encode_texts
+from bench.training.evaluate import rank
+from bench.training.loop import batch_order, in_batch_loss, make_optimizer, train
 
 # The default suite's strategies for MiniLM's 6 layers, the smoke suite's for tiny-bert's 4.
 STRATEGIES = {"minilm": ["baseline", "layer-drop:count=2", "layer-freeze:count=3", "drop-freeze:drop=2,freeze=2"],
@@ -51,7 +51,7 @@ def prepared_model(make_encoder, micro_model):
 
 @pytest.mark.parametrize("strategy", range(4), ids=["baseline", "layer-drop", "layer-freeze", "drop-freeze"])
 def test_train_step(benchmark, strategy, micro_model, train_batches, prepared_model):
-    """The body of bench.train.train's loop: batch, forward both towers, loss, backward, AdamW, schedule."""
+    """The body of bench.training.loop.train's loop: batch, forward both towers, loss, backward, AdamW, schedule."""
     messages, replies = train_batches
     spec = STRATEGIES[micro_model][strategy]
     model = prepared_model(spec)
@@ -76,7 +76,8 @@ def test_train_step(benchmark, strategy, micro_model, train_batches, prepared_mo
 
 
 def test_train_loop_four_steps(benchmark, micro_model, train_batches, prepared_model):
-    """bench.train.train end to end (optimizer setup, batching, clock), baseline, 4 steps, fresh model each round."""
+    """bench.training.loop.train end to end (optimizer setup, batching, clock), baseline, 4 steps, fresh model
+    each round."""
     messages, replies = train_batches
     cfg = dataclasses.replace(CONFIG, epochs=0.5, curve_points=1)  # 8 batches x 0.5 = 4 steps
 

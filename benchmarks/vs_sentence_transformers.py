@@ -30,7 +30,7 @@ Harness overhead: a whole `bench run` in a subprocess, either `small` (the defau
 --overhead-pairs training pairs: the worst case, one short run paying every fixed cost) or `default` (the main
 job, `python -m bench run`, every strategy and seed of the default suite). Its wall time minus the
 train_seconds and eval_seconds of all its runs and minus the dev-curve evaluations, which the runner does not
-time apart, so the subprocess wraps bench.runner.rank with a timer (every rank call is either a test
+time apart, so the subprocess wraps bench.training.runner.rank with a timer (every rank call is either a test
 evaluation, already in eval_seconds, or a curve evaluation).
 """
 
@@ -53,12 +53,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.batching import encode_texts  # noqa: E402
 from bench.config import TrainConfig, load_config  # noqa: E402
-from bench.model import BiEncoder, builtin_model_path, load_pretrained  # noqa: E402
-from bench.store import Store  # noqa: E402
-from bench.tasks import Pair, load_task  # noqa: E402
-from bench.train import batch_order, in_batch_loss, make_optimizer, total_steps, train  # noqa: E402
+from bench.model.encoder import BiEncoder, builtin_model_path, load_pretrained  # noqa: E402
+from bench.results.store import Store  # noqa: E402
+from bench.tasks.batching import encode_texts  # noqa: E402
+from bench.tasks.task import Pair, load_task  # noqa: E402
+from bench.training.loop import batch_order, in_batch_loss, make_optimizer, total_steps, train  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -210,7 +210,7 @@ def harness_overhead(kind: str, pairs: int, threads: int, keep_db: Path | None) 
             "import time\n"
             "began = time.perf_counter()\n"
             "import json, sys\n"
-            "import bench.runner as runner\n"
+            "import bench.training.runner as runner\n"
             "imported = time.perf_counter() - began\n"
             "spent = [0.0]\n"
             "rank = runner.rank\n"

@@ -22,11 +22,11 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from bench import report  # noqa: E402
+from bench.analysis.metrics import label as metric_label  # noqa: E402
 from bench.config import StatsConfig, load_config  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
-from bench.report import SHORT  # noqa: E402
-from bench.store import Store  # noqa: E402
+from bench.render import tables as report  # noqa: E402
+from bench.results.store import Store  # noqa: E402
 from dashboard import data, views  # noqa: E402
 
 LABELS = {"suite": "Suite", "task": "Task", "model": "Model", "train_fraction": "Training-data fraction",
@@ -78,7 +78,7 @@ def cached_charts(_store: Store, url: str, token: str, stats: tuple, baseline: s
         return pareto, None
     first = board.rows[0]
     target = views.curve_target(curves, first["strategy"], config.target_fraction)
-    return pareto, views.curve_chart(curves, target, SHORT[first["headline_metric"]]).to_dict()
+    return pareto, views.curve_chart(curves, target, metric_label(first["headline_metric"])).to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -119,7 +119,7 @@ def show_leaderboard(board, stats: StatsConfig) -> None:
     st.header("Leaderboard")
     frame = views.leaderboard_frame(board.rows)
     st.dataframe(views.style_verdicts(frame), hide_index=True, column_config=views.leaderboard_column_config(frame))
-    headline = SHORT[board.rows[0]["headline_metric"]]
+    headline = metric_label(board.rows[0]["headline_metric"])
     st.caption(f"Δ = strategy − baseline on the test set (mean over paired seeds and queries), with "
                f"{stats.confidence:.0%} paired-bootstrap CIs ({stats.bootstrap_samples} samples). Verdict: "
                f"non-inferiority of {headline} at margin {stats.margin:g}. Time reduction CI: Student-t over seeds.")
@@ -178,7 +178,8 @@ def render() -> None:
     first = board.rows[0]
     st.caption(f"Suite **{first['suite']}** · task **{first['task']}** · model **{first['model']}** · data "
                f"**{first['train_fraction']:g}** · {first['device']} ({first['device_name']}) · headline "
-               f"**{SHORT[first['headline_metric']]}** · {first['test_pairs']} test pairs · baseline **{baseline}**")
+               f"**{metric_label(first['headline_metric'])}** · {first['test_pairs']} test pairs · "
+               f"baseline **{baseline}**")
     show_leaderboard(board, stats)
 
     pareto, curve = cached_charts(store, url, token, stats_key(stats), baseline, key)
@@ -192,8 +193,8 @@ def render() -> None:
         st.caption("No training curves were recorded for these runs.")
     else:
         st.vega_lite_chart(spec=curve, width="stretch")
-        st.caption(f"Dev-set {SHORT[first['headline_metric']]} at each recorded point (evaluated outside the timed "
-                   "region): bold, the mean over seeds; faint, each seed. Target: "
+        st.caption(f"Dev-set {metric_label(first['headline_metric'])} at each recorded point (evaluated outside "
+                   "the timed region): bold, the mean over seeds; faint, each seed. Target: "
                    f"{stats.target_fraction:g} × the baseline's final dev value (mean over seeds).")
 
     show_details(cached_cell_runs(store, url, token, key), baseline)

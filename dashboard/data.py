@@ -1,7 +1,7 @@
 """What the dashboard reads, all through bench's store and leaderboard (no SQL here), free of Streamlit.
 
 Kept apart from the app so that tests and the 10,000-run benchmark exercise the very functions the
-dashboard caches, and so that every number shown comes from `bench.leaderboard.build`.
+dashboard caches, and so that every number shown comes from `bench.analysis.leaderboard.build`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench import leaderboard
+from bench.analysis import leaderboard
 from bench.config import StatsConfig
-from bench.store import Run, Store
+from bench.results.store import Run, Store
 
 # The filters that pick one leaderboard cell, in the order the sidebar narrows them down.
 CELL = ("suite", "task", "model", "train_fraction", "device_type")

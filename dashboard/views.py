@@ -8,8 +8,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from bench.metrics import METRICS
-from bench.report import SHORT
+from bench.analysis.metrics import METRICS, label
 
 VERDICT_COLOURS = {"baseline": "#9e9e9e", "non-inferior": "#2e7d32", "inconclusive": "#f9a825",
                    "inferior": "#c62828"}
@@ -31,7 +30,7 @@ def params_text(params: dict | None) -> str:
 
 
 def delta_column(metric: str) -> str:
-    return f"{SHORT[metric]} Δ"
+    return f"{label(metric)} Δ"
 
 
 def leaderboard_frame(rows: list[dict]) -> pd.DataFrame:
@@ -44,7 +43,7 @@ def leaderboard_frame(rows: list[dict]) -> pd.DataFrame:
             "time reduction": row["time_reduction"],
             "time reduction CI": ci_text(row["time_reduction_ci"], percent=True),
             "train s": row["train_seconds"], "device-hours": row["device_hours"],
-            f"{SHORT[headline]} (headline)": row[headline],
+            f"{label(headline)} (headline)": row[headline],
         }
         for metric in METRICS:
             record[delta_column(metric)] = row[f"{metric}_delta"]
@@ -109,7 +108,7 @@ def pareto_frame(rows: list[dict]) -> pd.DataFrame:
                         "verdict": row["verdict"], "time_reduction": row["time_reduction"],
                         "time_lo": t_ci[0], "time_hi": t_ci[1], "delta": row[f"{headline}_delta"],
                         "delta_lo": d_ci[0], "delta_hi": d_ci[1], "seeds": row["runs"],
-                        "headline": SHORT[headline]})
+                        "headline": label(headline)})
     frame = pd.DataFrame.from_records(records, columns=["strategy", "params", "verdict", "time_reduction",
                                                         "time_lo", "time_hi", "delta", "delta_lo", "delta_hi",
                                                         "seeds", "headline"])

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.model import BiEncoder
+from bench.model.encoder import BiEncoder
 from bench.registry import Strategy, register
 
 Which = Literal["top", "bottom", "alternate", "symmetric"]

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bench.model import BiEncoder
+from bench.model.encoder import BiEncoder
 from bench.registry import Strategy, register
 
 

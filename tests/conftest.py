@@ -10,8 +10,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from bench.batching import Encoded
 from bench.registry import load_plugins
+from bench.tasks.batching import Encoded
 
 ROOT = Path(__file__).resolve().parent.parent
 SGD_DIR = ROOT.parent / "shared" / "data" / "sgd"

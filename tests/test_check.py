@@ -13,13 +13,13 @@ import pytest
 import torch
 
 from bench.__main__ import run as bench_main
-from bench.check import evaluate
+from bench.analysis.gate import evaluate
+from bench.analysis.leaderboard import Leaderboard
+from bench.analysis.metrics import METRICS
 from bench.config import config_from_dict, load_config
 from bench.errors import BenchError
-from bench.leaderboard import Leaderboard
-from bench.metrics import METRICS
-from bench.runner import run_suite
-from bench.store import Store
+from bench.results.store import Store
+from bench.training.runner import run_suite
 from tests.conftest import ROOT, write_task
 
 TINY = "tiny-bert:layers=4,hidden=32,heads=2"

@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from bench.costmodel import (
+from bench.model.costmodel import (
     ADAMW_FLOPS_PER_PARAM,
     EncoderShape,
     TrainPlan,

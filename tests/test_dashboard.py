@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bench import leaderboard, stats
+from bench.analysis import leaderboard, stats
+from bench.analysis.metrics import METRICS, per_query, summarise
 from bench.config import StatsConfig
 from bench.errors import BenchError
-from bench.metrics import METRICS, per_query, summarise
-from bench.store import Store
+from bench.results.store import Store
 from dashboard import data, views
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,7 +266,7 @@ def test_dashboard_reads_only_through_the_store():
 
 
 def test_launcher_command_and_missing_streamlit(monkeypatch):
-    from bench import dashboard_launcher
+    from dashboard import launcher as dashboard_launcher
 
     cmd = dashboard_launcher.command("sqlite:///r.db", "127.0.0.1", 8765)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("dashboard/app.py")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.store import Store
+from bench.results.store import Store
 from tests.test_dashboard import ROOT, make_db
 
 CHROMIUM = Path("/usr/bin/chromium")

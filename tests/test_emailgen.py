@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import emailgen
-from bench.text import normalise
+from bench.tasks import emailgen
+from bench.tasks.text import normalise
 
 DATA = Path(emailgen.__file__).resolve().parent.parent / "data" / "email"  # bench/emailgen/ -> bench/data/email
 SPLITS = ("train", "dev", "test")

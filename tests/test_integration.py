@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from bench import leaderboard
+from bench.analysis import leaderboard
 from bench.config import StatsConfig, TaskConfig, config_from_dict
-from bench.model import BiEncoder, load_pretrained
-from bench.runner import run_suite
-from bench.store import Store
-from bench.tasks import load_task
+from bench.model.encoder import BiEncoder, load_pretrained
+from bench.results.store import Store
+from bench.tasks.task import load_task
+from bench.training.runner import run_suite
 from tests.conftest import SGD_DIR
 
 needs_sgd = pytest.mark.skipif(not (SGD_DIR / "train.jsonl.gz").exists(),

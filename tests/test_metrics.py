@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from bench.metrics import (
+from bench.analysis.metrics import (
     METRICS,
     first_relevant_ranks,
     gold_ranks,

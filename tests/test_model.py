@@ -5,9 +5,9 @@ import torch
 from transformers import BertModel
 
 from bench.config import TrainConfig
-from bench.model import BiEncoder, additive_mask
+from bench.model.encoder import BiEncoder, additive_mask
 from bench.registry import REGISTRY
-from bench.train import train
+from bench.training.loop import train
 from tests.conftest import encoded_pairs, tiny_bert
 
 
@@ -115,7 +115,7 @@ def test_frozen_modules_stay_in_eval_mode():
 
 
 def test_optimizer_holds_only_trainable_parameters():
-    from bench.train import make_optimizer
+    from bench.training.loop import make_optimizer
 
     model = BiEncoder(tiny_bert(layers=4))
     REGISTRY.build("drop-freeze", {"drop": 1, "freeze": 2}).prepare(model)

@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from bench import leaderboard, report
+from bench.analysis import leaderboard
 from bench.config import StatsConfig, config_from_dict
-from bench.runner import run_suite
-from bench.store import Store
+from bench.render import tables as report
+from bench.results.store import Store
+from bench.training.runner import run_suite
 
 TINY = "tiny-bert:layers=4,hidden=32,heads=2"
 

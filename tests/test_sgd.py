@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
-from bench.sgd import FIELDS, convert_dialogues, convert_dir, intent_of, read_dialogues, read_pairs
+from bench.tasks.sgd import FIELDS, convert_dialogues, convert_dir, intent_of, read_dialogues, read_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 SGD = ROOT.parent / "shared" / "data" / "sgd"

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from bench.stats import (
+from bench.analysis.stats import (
     bootstrap_mean_ci,
     mean_ci,
     paired_bootstrap_delta,

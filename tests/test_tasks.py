@@ -7,8 +7,8 @@ import pytest
 
 from bench.config import TaskConfig
 from bench.errors import BenchError
-from bench.tasks import Pair, build_task, load_task, read_jsonl
-from bench.text import normalise
+from bench.tasks.task import Pair, build_task, load_task, read_jsonl
+from bench.tasks.text import normalise
 
 
 def test_normalise():

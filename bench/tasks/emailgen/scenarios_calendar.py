@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from bench.emailgen.context import Core, Ctx, _amount, _fill, _other_day, _pick
-from bench.emailgen.vocab import CITIES, DAYS, EVENTS, HOTELS, PURPOSES, TIMES, VENUES
+from bench.tasks.emailgen.context import Core, Ctx, _amount, _fill, _other_day, _pick
+from bench.tasks.emailgen.vocab import CITIES, DAYS, EVENTS, HOTELS, PURPOSES, TIMES, VENUES
 
 
 def _meeting(rng: random.Random, c: Ctx) -> Core:

@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.config import TaskConfig
 from bench.errors import BenchError
-from bench.text import normalise
+from bench.tasks.text import normalise
 
 EMAIL_DIR = Path(__file__).parent / "data" / "email"
 
@@ -168,7 +168,7 @@ def _folder(config: TaskConfig, dev_eval_pairs: int) -> Task:
 
 
 def _sgd(config: TaskConfig, dev_eval_pairs: int) -> Task:
-    from bench import sgd
+    from bench.tasks import sgd
 
     folder = Path(config.path)
     files = [folder / "train.jsonl.gz", folder / "dev.jsonl.gz"]

@@ -14,17 +14,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench import costmodel, environment
-from bench.batching import Encoded, encode_texts
+from bench.analysis.metrics import CURVE_METRICS, summarise
 from bench.config import Config, StrategySpec, SuiteConfig, TrainConfig
-from bench.device import describe, peak_memory, reset_peak_memory, resolve_device
-from bench.evaluate import rank
-from bench.metrics import summarise
-from bench.model import BiEncoder, LoadedModel, load_pretrained
+from bench.model import costmodel
+from bench.model.encoder import BiEncoder, LoadedModel, load_pretrained
 from bench.registry import REGISTRY, Strategy
-from bench.store import Store
-from bench.tasks import Task, load_task
-from bench.train import total_steps, train
+from bench.results.store import Store
+from bench.tasks.batching import Encoded, encode_texts
+from bench.tasks.task import Task, load_task
+from bench.training import environment
+from bench.training.device import describe, peak_memory, reset_peak_memory, resolve_device
+from bench.training.evaluate import rank
+from bench.training.loop import total_steps, train
 
 
 def stable_hash(value: object) -> str:
@@ -170,8 +171,7 @@ def _measure(model: BiEncoder, task: Task, prepared: Prepared, cfg: TrainConfig,
         ranks, intent_ranks = rank(model, prepared.dev_messages, prepared.whitelist, task.dev_gold,
                                    prepared.dev_relevant, cfg.eval_batch_size, device)
         summary = summarise(ranks, intent_ranks)
-        return {"mrr": summary["mrr"], "intent_recall_at_3": summary["intent_recall_at_3"],
-                "headline": summary[task.headline_metric]}
+        return {**{name: summary[name] for name in CURVE_METRICS}, "headline": summary[task.headline_metric]}
 
     reset_peak_memory(device)
     steps = total_steps(len(prepared.train_messages), cfg) if strategy.trains else 0

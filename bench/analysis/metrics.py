@@ -7,19 +7,50 @@ everything equally gets the worst rank rather than a lucky one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
-METRICS: tuple[str, ...] = (
-    "mrr",
-    "recall_at_1",
-    "recall_at_3",
-    "recall_at_5",
-    "intent_recall_at_1",
-    "intent_recall_at_3",
-)
 
-_RECALL_KS: tuple[int, ...] = (1, 3, 5)
-_INTENT_RECALL_KS: tuple[int, ...] = (1, 3)
+@dataclass(frozen=True)
+class Metric:
+    """One relevance metric, declared once; the store's columns, the curve's columns, table labels and the
+    leaderboard's cells all derive from `DECLARED`. A new metric is one line here plus its function."""
+
+    name: str
+    label: str  # short column heading in tables and charts
+    per_query: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ranks, intent_ranks) -> float [Q]
+    higher_is_better: bool = True
+    on_curve: bool = False  # also recorded on the dev curve during training
+
+    def gain(self, delta: float) -> float:
+        """A difference (strategy - baseline) turned so that positive always means better."""
+        return delta if self.higher_is_better else -delta
+
+
+def _recall(k: int, intent: bool = False) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def hits(ranks: np.ndarray, intent_ranks: np.ndarray) -> np.ndarray:
+        return ((intent_ranks if intent else ranks) <= k).astype(np.float64)
+
+    return hits
+
+
+DECLARED: tuple[Metric, ...] = (
+    Metric("mrr", "MRR", lambda ranks, _: 1.0 / ranks, on_curve=True),
+    Metric("recall_at_1", "R@1", _recall(1)),
+    Metric("recall_at_3", "R@3", _recall(3)),
+    Metric("recall_at_5", "R@5", _recall(5)),
+    Metric("intent_recall_at_1", "iR@1", _recall(1, intent=True)),
+    Metric("intent_recall_at_3", "iR@3", _recall(3, intent=True), on_curve=True),
+)
+METRICS: tuple[str, ...] = tuple(metric.name for metric in DECLARED)
+CURVE_METRICS: tuple[str, ...] = tuple(metric.name for metric in DECLARED if metric.on_curve)
+BY_NAME: dict[str, Metric] = {metric.name: metric for metric in DECLARED}
+
+
+def label(name: str) -> str:
+    return BY_NAME[name].label
 
 
 def _check_scores(scores: np.ndarray) -> np.ndarray:
@@ -86,7 +117,7 @@ def recall_at_k(ranks: np.ndarray, k: int) -> float:
 
 
 def per_query(ranks: np.ndarray, intent_ranks: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-query value of every metric in METRICS (float [Q]); their means are `summarise`.
+    """Per-query value of every declared metric (float [Q]); their means are `summarise`.
 
     Kept per query so that confidence intervals can resample test queries.
     """
@@ -94,12 +125,7 @@ def per_query(ranks: np.ndarray, intent_ranks: np.ndarray) -> dict[str, np.ndarr
     intent_ranks = _check_ranks(intent_ranks)
     if ranks.shape != intent_ranks.shape:
         raise ValueError(f"ranks {ranks.shape} and intent_ranks {intent_ranks.shape} differ in shape")
-    out: dict[str, np.ndarray] = {"mrr": 1.0 / ranks}
-    for k in _RECALL_KS:
-        out[f"recall_at_{k}"] = (ranks <= k).astype(np.float64)
-    for k in _INTENT_RECALL_KS:
-        out[f"intent_recall_at_{k}"] = (intent_ranks <= k).astype(np.float64)
-    return {name: out[name] for name in METRICS}
+    return {metric.name: metric.per_query(ranks, intent_ranks) for metric in DECLARED}
 
 
 def summarise(ranks: np.ndarray, intent_ranks: np.ndarray) -> dict[str, float]:

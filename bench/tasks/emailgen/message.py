@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.emailgen.compose import (
+from bench.tasks.emailgen.compose import (
     BACKGROUND,
     BACKGROUND_OK,
     CLOSERS_CASUAL,
@@ -19,11 +19,20 @@ from bench.emailgen.compose import (
     _signoff,
     _typos,
 )
-from bench.emailgen.context import Ctx, _fill, _other_day, _person
-from bench.emailgen.replies import REPLIES
-from bench.emailgen.scenarios_calendar import _confirm, _event, _meeting, _reschedule, _sick, _travel
-from bench.emailgen.scenarios_people import _customer, _hiring, _intro, _it, _news, _question, _sales, _thanks_sorry
-from bench.emailgen.scenarios_work import (
+from bench.tasks.emailgen.context import Ctx, _fill, _other_day, _person
+from bench.tasks.emailgen.replies import REPLIES
+from bench.tasks.emailgen.scenarios_calendar import _confirm, _event, _meeting, _reschedule, _sick, _travel
+from bench.tasks.emailgen.scenarios_people import (
+    _customer,
+    _hiring,
+    _intro,
+    _it,
+    _news,
+    _question,
+    _sales,
+    _thanks_sorry,
+)
+from bench.tasks.emailgen.scenarios_work import (
     _approval,
     _deadline,
     _doc_request,
@@ -33,7 +42,7 @@ from bench.emailgen.scenarios_work import (
     _task,
     _update,
 )
-from bench.emailgen.vocab import COMPANIES, ROLES
+from bench.tasks.emailgen.vocab import COMPANIES, ROLES
 
 # Probability that the latent rule is overridden by another plausible intent of the same scenario, and that
 # an auto-reply answers instead: irreducible noise, so that no model can reach perfect recall.

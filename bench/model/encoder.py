@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench import packed
 from bench.errors import BenchError
+from bench.model import packed
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 TINY_PREFIX = "tiny-bert"

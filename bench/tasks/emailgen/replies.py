@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.emailgen.vocab import DAYS
-from bench.text import normalise
+from bench.tasks.emailgen.vocab import DAYS
+from bench.tasks.text import normalise
 
 # Replies per intent: (formal paraphrases, casual paraphrases), most frequent first. `{day}` is filled with
 # the day named in the message, so a model can learn to pick the matching variant.

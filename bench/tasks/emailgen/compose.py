@@ -6,8 +6,8 @@ import datetime as dt
 import random
 import re
 
-from bench.emailgen.context import Ctx, Person, _fill
-from bench.emailgen.vocab import DAY_NAMES, MONTHS
+from bench.tasks.emailgen.context import Ctx, Person, _fill
+from bench.tasks.emailgen.vocab import DAY_NAMES, MONTHS
 
 DISTRACTORS = [
     "Also, FYI the all-hands has moved to {day} at {time}.",

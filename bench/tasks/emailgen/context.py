@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from bench.emailgen.vocab import (
+from bench.tasks.emailgen.vocab import (
     CITIES,
     COMPANIES,
     DAYS,

@@ -1,15 +1,15 @@
-"""`python -m bench.emailgen [--out DIR] [--seed N]`: regenerate `bench/data/email/` byte for byte."""
+"""`python -m bench.tasks.emailgen [--out DIR] [--seed N]`: regenerate `bench/tasks/data/email/` byte for byte."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from bench.emailgen.dataset import DEFAULT_OUT, SEED, write
+from bench.tasks.emailgen.dataset import DEFAULT_OUT, SEED, write
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.emailgen",
+    parser = argparse.ArgumentParser(prog="python -m bench.tasks.emailgen",
                                      description="Regenerate the built-in email task data.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, help="generator seed (default: %(default)s)")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from bench.batching import Encoded
 from bench.config import TrainConfig
-from bench.device import Stopwatch
-from bench.model import BiEncoder
+from bench.model.encoder import BiEncoder
+from bench.tasks.batching import Encoded
+from bench.training.device import Stopwatch
 
 
 @dataclass

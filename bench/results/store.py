@@ -33,10 +33,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from bench.analysis.metrics import CURVE_METRICS, METRICS
 from bench.errors import BenchError
 
 SCHEMA_VERSION = 1
-METRIC_COLUMNS = ("mrr", "recall_at_1", "recall_at_3", "recall_at_5", "intent_recall_at_1", "intent_recall_at_3")
 
 
 class Base(DeclarativeBase):
@@ -94,15 +94,9 @@ class Run(Base):
     test_left_out: Mapped[int | None] = mapped_column(Integer, nullable=True)
     headline_metric: Mapped[str] = mapped_column(String(32), default="mrr")
     ideal_speedup: Mapped[float | None] = mapped_column(Float, nullable=True)
-    mrr: Mapped[float | None] = mapped_column(Float, nullable=True)
-    recall_at_1: Mapped[float | None] = mapped_column(Float, nullable=True)
-    recall_at_3: Mapped[float | None] = mapped_column(Float, nullable=True)
-    recall_at_5: Mapped[float | None] = mapped_column(Float, nullable=True)
-    intent_recall_at_1: Mapped[float | None] = mapped_column(Float, nullable=True)
-    intent_recall_at_3: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     def metrics(self) -> dict[str, float | None]:
-        return {name: getattr(self, name) for name in METRIC_COLUMNS}
+        return {name: getattr(self, name) for name in METRICS}
 
 
 class CurvePoint(Base):
@@ -112,9 +106,14 @@ class CurvePoint(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     step: Mapped[int] = mapped_column(Integer, primary_key=True)
     seconds: Mapped[float] = mapped_column(Float)
-    mrr: Mapped[float] = mapped_column(Float)
-    intent_recall_at_3: Mapped[float] = mapped_column(Float)
     headline: Mapped[float] = mapped_column(Float)
+
+
+# One column per declared metric (bench.analysis.metrics): test-set means on runs, the curve's metrics on points.
+for _name in METRICS:
+    setattr(Run, _name, mapped_column(_name, Float, nullable=True))
+for _name in CURVE_METRICS:
+    setattr(CurvePoint, _name, mapped_column(_name, Float, nullable=False))
 
 
 class QueryRanks(Base):

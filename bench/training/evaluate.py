@@ -6,9 +6,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench.batching import Encoded
-from bench.metrics import first_relevant_ranks, gold_ranks
-from bench.model import BiEncoder, Tower
+from bench.analysis.metrics import first_relevant_ranks, gold_ranks
+from bench.model.encoder import BiEncoder, Tower
+from bench.tasks.batching import Encoded
 
 
 @torch.no_grad()

@@ -7,8 +7,8 @@ import json
 import random
 from pathlib import Path
 
-from bench.emailgen.message import _message
-from bench.emailgen.replies import _reply_intents
+from bench.tasks.emailgen.message import _message
+from bench.tasks.emailgen.replies import _reply_intents
 
 VERSION = "1.0.0"
 SEED = 20240517

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench import costmodel, stats
+from bench.analysis import stats
+from bench.analysis.metrics import METRICS, per_query
 from bench.config import StatsConfig
-from bench.metrics import METRICS, per_query
-from bench.store import Run, Store
+from bench.model import costmodel
+from bench.results.store import Run, Store
 
 FINGERPRINT = (("task_hash", "task data"), ("model_hash", "model weights"), ("settings_hash", "settings"),
                ("hardware_hash", "hardware"))

@@ -7,12 +7,10 @@ import io
 import json
 import math
 
-from bench.leaderboard import Leaderboard
-from bench.metrics import METRICS
+from bench.analysis.leaderboard import Leaderboard
+from bench.analysis.metrics import METRICS, label
 
 FORMATS = ("table", "markdown", "csv", "json")
-SHORT = {"mrr": "MRR", "recall_at_1": "R@1", "recall_at_3": "R@3", "recall_at_5": "R@5",
-         "intent_recall_at_1": "iR@1", "intent_recall_at_3": "iR@3"}
 
 
 def _pct(value: float | None, signed: bool = False) -> str:
@@ -44,10 +42,10 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
                  "time red.": _pct(row["time_reduction"]) + _ci(row["time_reduction_ci"]),
                  "device-h": _num(row["device_hours"], 4)}
         for metric in METRICS:
-            cells[SHORT[metric]] = _num(row[metric])
+            cells[label(metric)] = _num(row[metric])
             if row["verdict"] != "baseline":
                 delta = row[f"{metric}_delta"]
-                cells[SHORT[metric]] += f" ({'+' if delta >= 0 else ''}{delta:.3f})"
+                cells[label(metric)] += f" ({'+' if delta >= 0 else ''}{delta:.3f})"
         cells["verdict"] = row["verdict"]
         cells["to target"] = _time_target(row)
         cells["speedup/ideal"] = (f"{row['measured_speedup']:.2f}/{row['ideal_speedup']:.2f}"

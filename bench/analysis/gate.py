@@ -36,11 +36,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from bench import leaderboard
+from bench.analysis import leaderboard
+from bench.analysis.metrics import METRICS
 from bench.config import CheckConfig, CheckThresholds, Config, SuiteConfig
 from bench.errors import BenchError
-from bench.metrics import METRICS
-from bench.store import Store
+from bench.results.store import Store
 
 PASSED, FAILED, NOTHING = 0, 1, 3
 MATCH_KEYS = ("strategy", "task", "model", "train_fraction", "device")
@@ -195,7 +195,7 @@ def _vs_baseline(row: dict, limits: CheckThresholds, explicit: set[str], confide
 
 def _relevance_loss(row: dict, limit: float, confidence: float) -> Check:
     """Point estimate for one seed; the non-inferiority verdict (margin = limit) for several."""
-    from bench.stats import verdict
+    from bench.analysis.stats import verdict
 
     metric = row["headline_metric"]
     loss = -row[f"{metric}_delta"]

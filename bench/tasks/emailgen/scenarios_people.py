@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from bench.emailgen.context import Core, Ctx, _amount, _fill, _person, _pick
-from bench.emailgen.vocab import DAYS, MONTHS, PRODUCTS, ROLES, SYSTEMS, TIMES
+from bench.tasks.emailgen.context import Core, Ctx, _amount, _fill, _person, _pick
+from bench.tasks.emailgen.vocab import DAYS, MONTHS, PRODUCTS, ROLES, SYSTEMS, TIMES
 
 
 def _hiring(rng: random.Random, c: Ctx) -> Core:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-from bench.emailgen.context import Core, Ctx, _amount, _fill, _pick
-from bench.emailgen.vocab import DAYS, DELIVERABLES, DOCS, MONTHS, PROJECTS, PURPOSES, REASONS, SERVICES
+from bench.tasks.emailgen.context import Core, Ctx, _amount, _fill, _pick
+from bench.tasks.emailgen.vocab import DAYS, DELIVERABLES, DOCS, MONTHS, PROJECTS, PURPOSES, REASONS, SERVICES
 
 
 def _invoice(rng: random.Random, c: Ctx) -> Core:

@@ -1,0 +1,1 @@
+"""From stored runs to answers: metrics, statistics, the leaderboard and the CI gate's rules."""

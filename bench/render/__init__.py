@@ -1,0 +1,1 @@
+"""Turning leaderboards and checks into text, markdown, CSV and JSON."""

@@ -1,0 +1,1 @@
+"""The results store: SQLAlchemy models and the one session helper."""

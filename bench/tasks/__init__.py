@@ -1,0 +1,1 @@
+"""Task data: the reply-ranking tasks, their files, readers and tokenisation."""
