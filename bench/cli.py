@@ -36,6 +36,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+def port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port between 1 and 65535, got {text!r}")
+    return int(text)
+
+
 def seeds(text: str) -> tuple[int, ...]:
     """`3` means seeds 0,1,2; `0,4,7` lists them."""
     try:
@@ -53,30 +59,30 @@ def build_parser() -> Parser:
     parser = Parser(prog="bench", description="Benchmark cheap training-time reductions of reply-suggestion "
                     "bi-encoders (layer dropping, freezing, ...) against full fine-tuning.")
     parser.add_argument("--config", default=None, help="bench.toml to use (default: ./bench.toml)")
+    # Options shared by several commands, declared once (SUPPRESS keeps a --config given before the command).
+    config = Parser(add_help=False)
+    config.add_argument("--config", default=argparse.SUPPRESS, help="bench.toml to use (default: ./bench.toml)")
+    db = Parser(add_help=False)
+    db.add_argument("--db", help="SQLAlchemy URL (default: bench.toml's db, sqlite:///results.db)")
+    suite = Parser(add_help=False)
+    suite.add_argument("--suite", help="suite from bench.toml (default: its default_suite)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    run = commands.add_parser("run", help="run a suite and print its leaderboard")
-    run.add_argument("--config", default=argparse.SUPPRESS, help="bench.toml to use")
-    run.add_argument("--suite", help="suite from bench.toml (default: its default_suite)")
-    run.add_argument("--strategy", nargs="+", metavar="NAME", help="only these strategies (NAME or "
-                     "NAME:key=value,...); the baseline is always run too")
+    run = commands.add_parser("run", parents=[config, db, suite], help="run a suite and print its leaderboard")
+    run.add_argument("--strategy", nargs="+", action="extend", metavar="NAME", help="only these strategies (NAME "
+                     "or NAME:key=value,...; repeat the flag or list several); the baseline is always run too")
     run.add_argument("--seeds", type=seeds, help="a count (3 = seeds 0,1,2) or a list (0,1,2)")
     run.add_argument("--task", help="task name from bench.toml, or a folder with train.jsonl and test.jsonl")
     run.add_argument("--model", help="all-MiniLM-L6-v2, tiny-bert[:layers=..], a local HF folder or a hub id")
-    run.add_argument("--db", help="SQLAlchemy URL (default: sqlite:///results.db)")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto)")
     run.add_argument("--max-train-pairs", type=positive_int, help="train on at most N pairs")
     run.add_argument("--epochs", type=positive_float, help="training epochs")
     run.add_argument("--fraction", type=positive_float, nargs="+", help="training-data fractions, e.g. 0.1 1.0")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    listing = commands.add_parser("list", help="strategies, tasks and suites")
-    listing.add_argument("--config", default=argparse.SUPPRESS)
+    commands.add_parser("list", parents=[config], help="strategies, tasks and suites")
 
-    report = commands.add_parser("report", help="print the leaderboard from the database")
-    report.add_argument("--config", default=argparse.SUPPRESS)
-    report.add_argument("--db")
-    report.add_argument("--suite")
+    report = commands.add_parser("report", parents=[config, db, suite], help="print the leaderboard from the database")
     report.add_argument("--task")
     report.add_argument("--model")
     report.add_argument("--baseline", default=None, help="strategy to compare against (default: baseline)")
@@ -90,23 +96,16 @@ def build_parser() -> Parser:
     email = data_commands.add_parser("email", help="regenerate the built-in email task")
     email.add_argument("--out", required=True)
 
-    dashboard = commands.add_parser("dashboard", help="start the Streamlit dashboard")
-    dashboard.add_argument("--config", default=argparse.SUPPRESS)
-    dashboard.add_argument("--db")
-    dashboard.add_argument("--port", type=positive_int, default=8501)
+    dashboard = commands.add_parser("dashboard", parents=[config, db], help="start the Streamlit dashboard")
+    dashboard.add_argument("--port", type=port, default=8501)
     dashboard.add_argument("--host", default="127.0.0.1")
 
-    check = commands.add_parser("check", help="fail (exit 1) when a strategy got slower or less relevant")
-    check.add_argument("--config", default=argparse.SUPPRESS)
-    check.add_argument("--db")
-    check.add_argument("--suite")
+    check = commands.add_parser("check", parents=[config, db, suite],
+                                help="fail (exit 1) when a strategy got slower or less relevant")
     check.add_argument("--against", help="JSON export of earlier results to compare with")
     check.add_argument("--format", choices=["text", "markdown", "json"], default="text")
 
-    export = commands.add_parser("export", help="write the leaderboard to a file")
-    export.add_argument("--config", default=argparse.SUPPRESS)
-    export.add_argument("--db")
-    export.add_argument("--suite")
+    export = commands.add_parser("export", parents=[config, db, suite], help="write the leaderboard to a file")
     export.add_argument("--format", choices=["json", "csv"], default="json")
     export.add_argument("--out", required=True)
     return parser
@@ -219,9 +218,33 @@ def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
-    from bench.analysis.gate import run_check
+    """Gate the suite's latest results (rules in bench.analysis.gate) and print the checks.
 
-    return run_check(config, args)
+    Exit codes: 0 all passed, 1 a check failed, 2 usage or config error (BenchError, e.g. a bad limit, an
+    unreadable --against file, a database file that does not exist), 3 nothing to check (the database holds no
+    completed runs of the suite that pair with a baseline run).
+    """
+    from bench.analysis import gate, leaderboard
+    from bench.render import checks as report
+    from bench.results.store import Store
+
+    suite = config.suite(args.suite)
+    reference = gate.load_reference(args.against) if args.against else None
+    db = args.db or config.db
+    board = leaderboard.build(Store(db, read_only=True), config.stats, suite.baseline, suite=suite.name)
+    gate.validate(config, suite, {row.strategy for row in board.rows} | {row.name for row in board.rows})
+    title = f"bench check: suite {suite.name!r}" + (f" against {args.against}" if args.against else "")
+    meta = {"suite": suite.name, "db": db, "against": args.against}
+    if not board.rows:
+        notes = [f"nothing to check: {db} holds no completed runs of suite {suite.name!r} comparable with a "
+                 f"{suite.baseline!r} run; run `python -m bench run --suite {suite.name}` first",
+                 *gate.excluded_notes(board)]
+        print(report.render(args.format, [], notes, title, gate.NOTHING, meta))
+        return gate.NOTHING
+    checks, notes = gate.evaluate(config, suite, board, reference, args.against or "")
+    code = gate.FAILED if any(not c.passed for c in checks) else gate.PASSED
+    print(report.render(args.format, checks, notes, title, code, meta))
+    return code
 
 
 def cmd_export(config: Config, args: argparse.Namespace) -> int:

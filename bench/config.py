@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, get_type_hints
 
 from bench.errors import BenchError
+from bench.validate import coerce, did_you_mean
 
 DEFAULT_CONFIG = "bench.toml"
 PRECISIONS = ("fp32", "bf16")
@@ -116,13 +116,6 @@ class CheckConfig:
     defaults: CheckThresholds = field(default_factory=CheckThresholds)
     strategies: tuple[tuple[str, CheckThresholds], ...] = ()
 
-    def for_strategy(self, label: str, name: str) -> CheckThresholds:
-        by_key = dict(self.strategies)
-        override = by_key.get(label) or by_key.get(name)
-        if override is None:
-            return self.defaults
-        merged = {f.name: getattr(override, f.name) for f in fields(CheckThresholds)}
-        return replace(self.defaults, **{k: v for k, v in merged.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -145,7 +138,7 @@ class Config:
         for suite in self.suites:
             if suite.name == name:
                 return suite
-        raise BenchError(f"unknown suite {name!r}{_did_you_mean(name, [s.name for s in self.suites])}; "
+        raise BenchError(f"unknown suite {name!r}{did_you_mean(name, [s.name for s in self.suites])}; "
                          f"suites are defined as [suites.NAME] in {self.source}")
 
     def task(self, name: str) -> TaskConfig:
@@ -155,13 +148,8 @@ class Config:
         if Path(name).is_dir():
             return TaskConfig(name=Path(name).name, kind="jsonl", path=name)
         known = [t.name for t in self.tasks]
-        raise BenchError(f"unknown task {name!r}{_did_you_mean(name, known)}; known tasks: {', '.join(known)} "
+        raise BenchError(f"unknown task {name!r}{did_you_mean(name, known)}; known tasks: {', '.join(known)} "
                          "(or pass a folder holding train.jsonl and test.jsonl)")
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 BUILTIN_TASKS = (
@@ -178,25 +166,14 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in names:
-            raise BenchError(f"unknown key {key!r} in {where}{_did_you_mean(key, names)}; "
+            raise BenchError(f"unknown key {key!r} in {where}{did_you_mean(key, names)}; "
                              f"allowed keys: {', '.join(names)}")
         values[key] = _coerce(value, hints[key], f"{where}.{key}")
     return cls(**values)
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
-    options = get_args(hint) if get_origin(hint) is not None and type(None) in get_args(hint) else (hint,)
-    for option in options:
-        if option is type(None):
-            continue
-        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if option is bool and isinstance(value, bool):
-            return value
-        if option in (int, str) and isinstance(value, option) and not isinstance(value, bool):
-            return value
-    expected = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))
-    raise BenchError(f"{where} must be {expected}, got {value!r}; fix it in bench.toml")
+    return coerce(value, hint, where, "; fix it in bench.toml")
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -251,7 +228,7 @@ def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str)
     allowed = [f.name for f in fields(SuiteConfig) if f.name != "name"]
     for key in data:
         if key not in allowed:
-            raise BenchError(f"unknown key {key!r} in {where}{_did_you_mean(key, allowed)}; "
+            raise BenchError(f"unknown key {key!r} in {where}{did_you_mean(key, allowed)}; "
                              f"allowed keys: {', '.join(allowed)}")
     train_over = _build(TrainConfig, _table(data, "train", where), f"{where}.train")
     overridden = {k: getattr(train_over, k) for k in _table(data, "train", where)}
@@ -296,7 +273,7 @@ def load_config(path: str | Path | None = None) -> Config:
 def config_from_dict(data: dict[str, Any], source: str = "bench.toml") -> Config:
     for key in data:
         if key not in TOP_KEYS:
-            raise BenchError(f"unknown key {key!r} in {source}{_did_you_mean(key, list(TOP_KEYS))}; "
+            raise BenchError(f"unknown key {key!r} in {source}{did_you_mean(key, list(TOP_KEYS))}; "
                              f"allowed top-level keys: {', '.join(TOP_KEYS)}")
     train = _build(TrainConfig, _table(data, "train", source), "train")
     tasks = {t.name: t for t in BUILTIN_TASKS}

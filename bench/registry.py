@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from bench.errors import BenchError
 from bench.model.encoder import BiEncoder
+from bench.validate import coerce, did_you_mean
 
 
 class Strategy:
@@ -62,8 +62,7 @@ class Registry:
 
     def get(self, name: str) -> Entry:
         if name not in self._entries:
-            close = difflib.get_close_matches(name, self._entries, n=1, cutoff=0.5)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(name, list(self._entries), cutoff=0.5)
             raise BenchError(f"unknown strategy {name!r}{hint}; `python -m bench list` shows the strategies")
         return self._entries[name]
 
@@ -77,23 +76,11 @@ class Registry:
             if key not in allowed:
                 raise BenchError(f"strategy {name!r} has no parameter {key!r}; its parameters: "
                                  f"{', '.join(allowed) or 'none'}")
-            values[key] = _check_type(value, hints[key], f"{name}.{key}")
+            values[key] = coerce(value, hints[key], f"{name}.{key}")
         try:
             return entry.cls(**values)
         except ValueError as exc:
             raise BenchError(f"strategy {name!r}: {exc}") from None
-
-
-def _check_type(value: Any, hint: Any, where: str) -> Any:
-    if get_origin(hint) is not None and str(get_origin(hint)).endswith("Literal"):
-        if value not in get_args(hint):
-            raise BenchError(f"{where} must be one of {', '.join(map(repr, get_args(hint)))}, got {value!r}")
-        return value
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(hint, type) and isinstance(value, hint) and (hint is bool or not isinstance(value, bool)):
-        return value
-    raise BenchError(f"{where} must be {getattr(hint, '__name__', hint)}, got {value!r}")
 
 
 REGISTRY = Registry()

@@ -23,14 +23,12 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.analysis.metrics import summarise
+from bench.config import StatsConfig
+from bench.results.store import CurvePoint, QueryRanks, Run, Store
+from dashboard import data
 
-from bench.analysis.metrics import summarise  # noqa: E402
-from bench.config import StatsConfig  # noqa: E402
-from bench.results.store import CurvePoint, QueryRanks, Run, Store  # noqa: E402
-from dashboard import data  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SUITES = {"default": "cuda", "smoke": "cpu", "sweep": "cuda", "nightly": "cuda"}
 TASKS = {"email": "recall_at_1", "sgd": "intent_recall_at_3"}

@@ -14,18 +14,15 @@ waits on SQLite's fsync) most, so `--benchmark-compare-fail=min:10%` is the stea
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.config import TrainConfig, load_config
+from bench.registry import load_plugins
 
-from bench.config import TrainConfig, load_config  # noqa: E402
-from bench.registry import load_plugins  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 load_plugins()
 

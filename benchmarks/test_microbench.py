@@ -24,6 +24,7 @@ from bench.analysis.metrics import summarise
 from bench.config import TrainConfig, parse_strategy
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY
+from bench.results.identity import RunIdentity
 from bench.results.store import Store
 from bench.tasks.batching import encode_texts
 from bench.training.evaluate import rank
@@ -108,13 +109,13 @@ def test_evaluate_test_split(benchmark, task, tokenizer, make_encoder):
 def write_run(store: Store, seed: int, queries: int = 1196) -> str:
     """One completed run shaped like a real one (identity, metrics, 6 curve points, per-query ranks)."""
     generator = torch.Generator().manual_seed(seed)
-    run_id = store.start_run(
+    run_id = store.start_run(RunIdentity(
         suite="micro", strategy="baseline", label="baseline", params={}, task="email", task_version="1",
         task_hash="t" * 16, model="tiny-bert", model_hash="m" * 16, seed=seed, train_fraction=1.0,
         settings_hash="s" * 16, config_hash=f"{seed:016d}", settings={"train": dataclasses.asdict(CONFIG)},
         device_type="cpu", device_name="cpu", device_count=1, hardware_hash="h" * 16,
         environment={"python": "3", "torch": torch.__version__}, git_commit="", git_dirty=False,
-        headline_metric="recall_at_1", total_params=1, trainable_params=1, layers=4)
+        headline_metric="recall_at_1", total_params=1, trainable_params=1, layers=4))
     ranks = torch.randint(1, 347, (queries,), generator=generator).numpy()
     fields = {"train_seconds": 10.0, "eval_seconds": 1.0, "device_hours": 0.003, "peak_memory_bytes": 1,
               "memory_kind": "process_max_rss", "samples_per_second": 100.0, "steps": 32, "train_pairs": 1024,

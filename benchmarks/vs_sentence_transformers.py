@@ -49,16 +49,14 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.config import TrainConfig, load_config
+from bench.model.encoder import BiEncoder, builtin_model_path, load_pretrained
+from bench.results.store import Store
+from bench.tasks.batching import encode_texts
+from bench.tasks.task import Pair, load_task
+from bench.training.loop import batch_order, in_batch_loss, make_optimizer, total_steps, train
 
-from bench.config import TrainConfig, load_config  # noqa: E402
-from bench.model.encoder import BiEncoder, builtin_model_path, load_pretrained  # noqa: E402
-from bench.results.store import Store  # noqa: E402
-from bench.tasks.batching import encode_texts  # noqa: E402
-from bench.tasks.task import Pair, load_task  # noqa: E402
-from bench.training.loop import batch_order, in_batch_loss, make_optimizer, total_steps, train  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CPU = torch.device("cpu")
 

@@ -77,8 +77,8 @@ def cached_charts(_store: Store, url: str, token: str, stats: tuple, baseline: s
     if curves.empty:
         return pareto, None
     first = board.rows[0]
-    target = views.curve_target(curves, first["strategy"], config.target_fraction)
-    return pareto, views.curve_chart(curves, target, metric_label(first["headline_metric"])).to_dict()
+    target = views.curve_target(curves, first.strategy, config.target_fraction)
+    return pareto, views.curve_chart(curves, target, metric_label(first.headline_metric)).to_dict()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -119,7 +119,7 @@ def show_leaderboard(board, stats: StatsConfig) -> None:
     st.header("Leaderboard")
     frame = views.leaderboard_frame(board.rows)
     st.dataframe(views.style_verdicts(frame), hide_index=True, column_config=views.leaderboard_column_config(frame))
-    headline = metric_label(board.rows[0]["headline_metric"])
+    headline = metric_label(board.rows[0].headline_metric)
     st.caption(f"Δ = strategy − baseline on the test set (mean over paired seeds and queries), with "
                f"{stats.confidence:.0%} paired-bootstrap CIs ({stats.bootstrap_samples} samples). Verdict: "
                f"non-inferiority of {headline} at margin {stats.margin:g}. Time reduction CI: Student-t over seeds.")
@@ -176,9 +176,9 @@ def render() -> None:
         show_unfinished(store, url, token)
         return
     first = board.rows[0]
-    st.caption(f"Suite **{first['suite']}** · task **{first['task']}** · model **{first['model']}** · data "
-               f"**{first['train_fraction']:g}** · {first['device']} ({first['device_name']}) · headline "
-               f"**{metric_label(first['headline_metric'])}** · {first['test_pairs']} test pairs · "
+    st.caption(f"Suite **{first.suite}** · task **{first.task}** · model **{first.model}** · data "
+               f"**{first.train_fraction:g}** · {first.device} ({first.device_name}) · headline "
+               f"**{metric_label(first.headline_metric)}** · {first.test_pairs} test pairs · "
                f"baseline **{baseline}**")
     show_leaderboard(board, stats)
 
@@ -193,7 +193,7 @@ def render() -> None:
         st.caption("No training curves were recorded for these runs.")
     else:
         st.vega_lite_chart(spec=curve, width="stretch")
-        st.caption(f"Dev-set {metric_label(first['headline_metric'])} at each recorded point (evaluated outside "
+        st.caption(f"Dev-set {metric_label(first.headline_metric)} at each recorded point (evaluated outside "
                    "the timed region): bold, the mean over seeds; faint, each seed. Target: "
                    f"{stats.target_fraction:g} × the baseline's final dev value (mean over seeds).")
 

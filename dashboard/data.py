@@ -11,12 +11,13 @@ from typing import Any
 import pandas as pd
 
 from bench.analysis import leaderboard
+from bench.analysis.leaderboard import CELL, FINGERPRINT
 from bench.config import StatsConfig
 from bench.results.store import Run, Store
 
-# The filters that pick one leaderboard cell, in the order the sidebar narrows them down.
-CELL = ("suite", "task", "model", "train_fraction", "device_type")
-FINGERPRINT = ("task_hash", "model_hash", "settings_hash", "hardware_hash", "config_hash")
+# The sidebar's filters are the leaderboard's cell (CELL, in the order they narrow it down). A run's record
+# shows its fingerprint, and the hash of its whole configuration beside it.
+HASHES = (*(column for column, _ in FINGERPRINT), "config_hash")
 NO_RESULTS = "No completed runs yet. Run a suite first: `python -m bench run` (then reload this page)."
 NO_DATABASE = ("Results are written by `python -m bench run`; start the dashboard with the same database "
                "(`python -m bench dashboard --db URL`) and reload this page.")
@@ -74,11 +75,11 @@ def load_board(store: Store, stats: StatsConfig, baseline: str, selection: dict[
 
 def compared_runs(index: pd.DataFrame, board: leaderboard.Leaderboard, selection: dict[str, Any]) -> pd.DataFrame:
     """The runs behind each leaderboard row: newest per (strategy, seed), excluded runs left out."""
-    excluded = {e["run_id"] for e in board.excluded}
+    excluded = {e.run_id for e in board.excluded}
     cell = narrow(index, selection)
     cell = cell[~cell["id"].isin(excluded)].sort_values(["started_at", "id"], kind="stable")
     latest = cell.drop_duplicates(["label", "seed"], keep="last")
-    seeds = {row["strategy"]: set(row["seeds"]) for row in board.rows}
+    seeds = {row.strategy: set(row.seeds) for row in board.rows}
     keep = [seed in seeds.get(label, ()) for label, seed in zip(latest["label"], latest["seed"], strict=True)]
     return latest[keep]
 
@@ -101,7 +102,7 @@ def run_record(run: Run) -> dict[str, Any]:
             **{c: getattr(run, c) for c in CELL}, "device_name": run.device_name,
             "train_seconds": run.train_seconds, "device_hours": run.device_hours, "steps": run.steps,
             "layers": run.layers, "trainable_params": run.trainable_params, **run.metrics(),
-            **{c: getattr(run, c) for c in FINGERPRINT}, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
+            **{c: getattr(run, c) for c in HASHES}, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
             "settings": run.settings, "environment": run.environment, "error": run.error}
 
 

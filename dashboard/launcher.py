@@ -6,22 +6,32 @@ server loop out of the CLI, and lets the exit code pass straight through.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from bench.errors import BenchError
 
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parent / "app.py"
+# Debian's Chromium, headless, for the browser test and the screenshot; no background connections (closed network).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def command(db_url: str, host: str, port: int, config: str | None = None) -> list[str]:
     """The streamlit command line; the db URL (and config) reach the app after `--`."""
+    # toolbarMode minimal: no Deploy button, no developer menu (a local tool, not an app to publish).
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host, "--server.port",
-           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--db", db_url]
+           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "minimal", "--", "--db", db_url]
     return cmd + (["--config", config] if config else [])
 
 
@@ -31,11 +41,8 @@ def launch(db_url: str, host: str = "127.0.0.1", port: int = 8501, config: str |
         raise BenchError("the dashboard needs streamlit, which is not installed; run `pip install -e .`")
     if not APP.exists():
         raise BenchError(f"dashboard app {APP} is missing; reinstall bench from its source checkout")
-    env = dict(os.environ)
-    root = str(APP.parent.parent)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     print(f"bench: dashboard on http://{host}:{port} reading {db_url} (Ctrl+C to stop)", file=sys.stderr)
-    process = subprocess.Popen(command(db_url, host, port, config), env=env)
+    process = subprocess.Popen(command(db_url, host, port, config))
     # SIGTERM to bench stops the server too, instead of leaving it running orphaned.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
     try:
@@ -47,3 +54,43 @@ def launch(db_url: str, host: str = "127.0.0.1", port: int = 8501, config: str |
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(process: subprocess.Popen, port: int, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dashboard exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"dashboard did not answer on port {port} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def dashboard_server(url: str, log):
+    """`python -m bench dashboard` on a free loopback port, stopped (with its Streamlit child) afterwards: for the
+    browser test and the README's screenshot."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench", "dashboard", "--db", url, "--port", str(port)],
+                               cwd=APP.parent.parent, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_healthy(process, port)
+        yield port
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

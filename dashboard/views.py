@@ -8,7 +8,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from bench.analysis.metrics import METRICS, label
+from bench.analysis.metrics import label
+from bench.analysis.rows import Interval, Row, bounds
 
 VERDICT_COLOURS = {"baseline": "#9e9e9e", "non-inferior": "#2e7d32", "inconclusive": "#f9a825",
                    "inferior": "#c62828"}
@@ -16,13 +17,13 @@ VERDICT_BACKGROUNDS = {"baseline": "#eeeeee", "non-inferior": "#c8e6c9", "inconc
                        "inferior": "#ffcdd2"}
 
 
-def ci_text(pair: list | None, digits: int = 3, percent: bool = False) -> str:
+def ci_text(interval: Interval | None, digits: int = 3, percent: bool = False) -> str:
     """An interval as text ('' where there is none), signed so that a CI across zero reads as such."""
-    if not pair or pair[0] is None:
+    if interval is None or interval.lo is None:
         return ""
     if percent:
-        return f"[{pair[0] * 100:+.1f}%, {pair[1] * 100:+.1f}%]"
-    return f"[{pair[0]:+.{digits}f}, {pair[1]:+.{digits}f}]"
+        return f"[{interval.lo * 100:+.1f}%, {interval.hi * 100:+.1f}%]"
+    return f"[{interval.lo:+.{digits}f}, {interval.hi:+.{digits}f}]"
 
 
 def params_text(params: dict | None) -> str:
@@ -33,25 +34,22 @@ def delta_column(metric: str) -> str:
     return f"{label(metric)} Δ"
 
 
-def leaderboard_frame(rows: list[dict]) -> pd.DataFrame:
+def leaderboard_frame(rows: list[Row]) -> pd.DataFrame:
     """One row per strategy with numeric columns (so sorting is numeric) and CIs as text beside them."""
     records = []
     for row in rows:
-        headline = row["headline_metric"]
         record: dict[str, Any] = {
-            "strategy": row["strategy"], "verdict": row["verdict"], "seeds": row["runs"],
-            "time reduction": row["time_reduction"],
-            "time reduction CI": ci_text(row["time_reduction_ci"], percent=True),
-            "train s": row["train_seconds"], "device-hours": row["device_hours"],
-            f"{label(headline)} (headline)": row[headline],
+            "strategy": row.strategy, "verdict": row.verdict, "seeds": row.runs, "time reduction": row.time_reduction,
+            "time reduction CI": ci_text(row.time_reduction_ci, percent=True), "train s": row.train_seconds,
+            "device-hours": row.device_hours, f"{label(row.headline_metric)} (headline)": row.headline.mean,
         }
-        for metric in METRICS:
-            record[delta_column(metric)] = row[f"{metric}_delta"]
-            record[f"{delta_column(metric)} CI"] = ci_text(row[f"{metric}_delta_ci"])
+        for metric, result in row.metrics.items():
+            record[delta_column(metric)] = result.delta
+            record[f"{delta_column(metric)} CI"] = ci_text(result.delta_ci)
         record.update({
-            "to target": row["time_to_target_seconds"], "reached target": row["target_reached"],
-            "speedup": row["measured_speedup"], "ideal speedup": row["ideal_speedup"],
-            "trainable params": row["trainable_params"], "layers": row["layers"], "params": params_text(row["params"]),
+            "to target": row.time_to_target_seconds, "reached target": row.target_reached,
+            "speedup": row.measured_speedup, "ideal speedup": row.ideal_speedup,
+            "trainable params": row.trainable_params, "layers": row.layers, "params": params_text(row.params),
         })
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -97,18 +95,16 @@ def pareto_front(x: list[float], y: list[float]) -> list[bool]:
     return out
 
 
-def pareto_frame(rows: list[dict]) -> pd.DataFrame:
+def pareto_frame(rows: list[Row]) -> pd.DataFrame:
     """Time reduction against headline difference per strategy, with intervals and frontier membership."""
     records = []
     for row in rows:
-        headline = row["headline_metric"]
-        t_ci = row["time_reduction_ci"] or [None, None]
-        d_ci = row[f"{headline}_delta_ci"] or [None, None]
-        records.append({"strategy": row["strategy"], "params": params_text(row["params"]),
-                        "verdict": row["verdict"], "time_reduction": row["time_reduction"],
-                        "time_lo": t_ci[0], "time_hi": t_ci[1], "delta": row[f"{headline}_delta"],
-                        "delta_lo": d_ci[0], "delta_hi": d_ci[1], "seeds": row["runs"],
-                        "headline": label(headline)})
+        time_lo, time_hi = bounds(row.time_reduction_ci)
+        delta_lo, delta_hi = bounds(row.headline.delta_ci)
+        records.append({"strategy": row.strategy, "params": params_text(row.params), "verdict": row.verdict,
+                        "time_reduction": row.time_reduction, "time_lo": time_lo, "time_hi": time_hi,
+                        "delta": row.headline.delta, "delta_lo": delta_lo, "delta_hi": delta_hi, "seeds": row.runs,
+                        "headline": label(row.headline_metric)})
     frame = pd.DataFrame.from_records(records, columns=["strategy", "params", "verdict", "time_reduction",
                                                         "time_lo", "time_hi", "delta", "delta_lo", "delta_hi",
                                                         "seeds", "headline"])
@@ -183,8 +179,8 @@ def details_frame(records: list[dict]) -> pd.DataFrame:
     """Every run as one flat row: parameters, metrics, fingerprint and environment side by side."""
     flat = []
     for record in records:
-        row = {k: v for k, v in record.items() if k not in ("settings", "environment", "params")}
-        row["params"] = params_text(record["params"])
-        row.update({f"env.{k}": str(v) for k, v in sorted((record["environment"] or {}).items())})
-        flat.append(row)
+        shown = {k: v for k, v in record.items() if k not in ("settings", "environment", "params")}
+        shown["params"] = params_text(record["params"])
+        shown.update({f"env.{k}": str(v) for k, v in sorted((record["environment"] or {}).items())})
+        flat.append(shown)
     return pd.DataFrame.from_records(flat)

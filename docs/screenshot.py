@@ -11,10 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from dashboard.launcher import CHROMIUM, CHROMIUM_ARGS, dashboard_server
 
-from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, dashboard_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import subprocess
@@ -16,6 +17,7 @@ from bench.__main__ import run as bench_main
 from bench.analysis.gate import evaluate
 from bench.analysis.leaderboard import Leaderboard
 from bench.analysis.metrics import METRICS
+from bench.analysis.rows import Row
 from bench.config import config_from_dict, load_config
 from bench.errors import BenchError
 from bench.results.store import Store
@@ -143,22 +145,25 @@ def test_bad_config_or_flag_exits_2_with_one_line(results, tmp_path, check, extr
 
 
 def row(strategy: str, runs: int = 2, delta: float = -0.02, ci=(-0.05, 0.01), reduction: float = 0.4,
-        trains: bool = True) -> dict:
-    """A leaderboard row with just what the gate reads."""
+        trains: bool = True) -> Row:
+    """A leaderboard row with just what the gate reads (the rest None)."""
     out = {"strategy": strategy, "name": strategy.split("(")[0], "verdict": "non-inferior", "runs": runs,
            "samples_per_second": 100.0 if trains else None, "time_reduction": reduction if trains else 1.0,
            "time_reduction_ci": None, "headline_metric": "mrr", "task": "t", "model": "m", "train_fraction": 1.0,
            "device": "cpu"}
     for metric in METRICS:
         out[metric], out[f"{metric}_delta"], out[f"{metric}_delta_ci"] = 0.5, delta, list(ci)
-    return out
+    return Row.from_json(out)
 
 
-def checks_for(config: dict, *rows: dict) -> dict[tuple[str, str], bool]:
-    cfg = config_from_dict({"suites": {"s": {"strategies": ["baseline", *[r["strategy"] for r in rows]]}},
+def baseline() -> Row:
+    return dataclasses.replace(row("baseline"), verdict="baseline")
+
+
+def checks_for(config: dict, *rows: Row) -> dict[tuple[str, str], bool]:
+    cfg = config_from_dict({"suites": {"s": {"strategies": ["baseline", *[r.strategy for r in rows]]}},
                             **config})
-    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[dict(row("baseline"), verdict="baseline"),
-                                                                *rows]), None)
+    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[baseline(), *rows]), None)
     return {(c.strategy, c.check.split(" (")[0]): c.passed for c in found}
 
 
@@ -174,16 +179,14 @@ def test_suite_and_per_strategy_limits_override_the_global_ones():
     config = {"check": {"min_time_reduction": 0.5, "strategies": {"b": {"min_time_reduction": 0.1}}},
               "suites": {"s": {"strategies": ["baseline", "a", "b"], "check": {"min_time_reduction": 0.3}}}}
     cfg = config_from_dict(config)
-    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[dict(row("baseline"), verdict="baseline"),
-                                                                row("a", reduction=0.35), row("b", reduction=0.2)]),
-                        None)
+    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[baseline(), row("a", reduction=0.35),
+                                                                row("b", reduction=0.2)]), None)
     allowed = {c.strategy: c.allowed for c in found}
     assert allowed == {"a": 0.3, "b": 0.3}  # the suite table wins over global per-strategy entries
     config["suites"]["s"]["check"]["strategies"] = {"b": {"min_time_reduction": 0.15}}
     cfg = config_from_dict(config)
-    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[dict(row("baseline"), verdict="baseline"),
-                                                                row("a", reduction=0.35), row("b", reduction=0.2)]),
-                        None)
+    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[baseline(), row("a", reduction=0.35),
+                                                                row("b", reduction=0.2)]), None)
     assert {c.strategy: c.allowed for c in found} == {"a": 0.3, "b": 0.15}
 
 
@@ -197,7 +200,7 @@ def test_zero_shot_has_no_time_check_and_relevance_only_when_asked():
 
 def test_a_configured_strategy_without_results_fails():
     cfg = config_from_dict({"suites": {"s": {"strategies": ["baseline", "a"], "check": {"max_relevance_loss": 0.1}}}})
-    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[dict(row("baseline"), verdict="baseline")]), None)
+    found, _ = evaluate(cfg, cfg.suite("s"), Leaderboard(rows=[baseline()]), None)
     assert [(c.strategy, c.check, c.passed) for c in found] == [("a", "has a result", False)]
     unset = config_from_dict({"suites": {"s": {"strategies": ["baseline", "a"]}}})
     with pytest.raises(BenchError, match="no check is configured"):

@@ -11,8 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from bench.analysis import leaderboard, stats
 from bench.analysis.metrics import METRICS, per_query, summarise
+from bench.analysis.rows import Interval
 from bench.config import StatsConfig
 from bench.errors import BenchError
+from bench.results.identity import RunIdentity
 from bench.results.store import Store
 from dashboard import data, views
 
@@ -40,14 +42,14 @@ def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, wo
     settings = {"train": {"batch_size": 16, "epochs": 2.0, "learning_rate": 1e-4, "train_fraction": fraction},
                 "task": "toy", "task_hash": "t0", "model": MODEL, "model_hash": "m0", "train_fraction": fraction,
                 "headline_metric": "mrr"}
-    run_id = store.start_run(
+    run_id = store.start_run(RunIdentity(
         suite="t", strategy=name, label=label(name, params), params=params, task="toy", task_version="t0",
         task_hash="t0", model=MODEL, model_hash="m0", seed=seed, train_fraction=fraction,
         settings_hash=f"s{fraction}", config_hash=f"c{name}{params}{seed}{fraction}", settings=settings,
         device_type="cpu", device_name="AMD EPYC (2 threads)", device_count=1, hardware_hash="h0",
         environment={"python": "3.11.7", "torch": "2.13.0", "device_type": "cpu"}, git_commit="abc123",
         git_dirty=False, headline_metric="mrr", total_params=1_044_032,
-        trainable_params=12_704 if name == "layer-freeze" else 1_044_032, layers=2 if name == "layer-drop" else 4)
+        trainable_params=12_704 if name == "layer-freeze" else 1_044_032, layers=2 if name == "layer-drop" else 4))
     if status == "running":
         return run_id
     if status == "failed":
@@ -116,17 +118,17 @@ def expected_board(url: str, baseline: str = "baseline", fraction: float = 1.0) 
 
 
 def assert_table_matches(table, board: leaderboard.Leaderboard) -> None:
-    assert table["strategy"].tolist() == [row["strategy"] for row in board.rows]
+    assert table["strategy"].tolist() == [row.strategy for row in board.rows]
     for shown, row in zip(table.to_dict("records"), board.rows, strict=True):
-        assert shown["verdict"] == row["verdict"]
-        assert shown["seeds"] == row["runs"]
-        assert shown["time reduction"] == pytest.approx(row["time_reduction"])
-        assert shown["time reduction CI"] == views.ci_text(row["time_reduction_ci"], percent=True)
-        assert shown["device-hours"] == pytest.approx(row["device_hours"])
-        assert shown["MRR (headline)"] == pytest.approx(row["mrr"])
+        assert shown["verdict"] == row.verdict
+        assert shown["seeds"] == row.runs
+        assert shown["time reduction"] == pytest.approx(row.time_reduction)
+        assert shown["time reduction CI"] == views.ci_text(row.time_reduction_ci, percent=True)
+        assert shown["device-hours"] == pytest.approx(row.device_hours)
+        assert shown["MRR (headline)"] == pytest.approx(row.metric("mrr").mean)
         for metric in METRICS:
-            assert shown[views.delta_column(metric)] == pytest.approx(row[f"{metric}_delta"], abs=1e-12)
-            assert shown[f"{views.delta_column(metric)} CI"] == views.ci_text(row[f"{metric}_delta_ci"])
+            assert shown[views.delta_column(metric)] == pytest.approx(row.metric(metric).delta, abs=1e-12)
+            assert shown[f"{views.delta_column(metric)} CI"] == views.ci_text(row.metric(metric).delta_ci)
 
 
 def test_leaderboard_table_is_bench_leaderboard_for_the_newest_cell(app, db):
@@ -220,21 +222,21 @@ def test_empty_database_and_one_with_only_unfinished_runs(app, tmp_path):
 def test_views_pareto_front_and_intervals():
     assert views.pareto_front([0.0, 0.3, 0.5, 1.0, 0.2], [0.0, 0.0, -0.02, -0.1, -0.05]) == [
         False, True, True, True, False]
-    assert views.ci_text(None) == "" and views.ci_text([-0.0123, 0.004]) == "[-0.012, +0.004]"
-    assert views.ci_text([0.25, 0.5], percent=True) == "[+25.0%, +50.0%]"
+    assert views.ci_text(None) == "" and views.ci_text(Interval(-0.0123, 0.004)) == "[-0.012, +0.004]"
+    assert views.ci_text(Interval(0.25, 0.5), percent=True) == "[+25.0%, +50.0%]"
 
 
 def test_pareto_and_curve_data_come_from_the_leaderboard_and_the_recorded_curves(db):
     board = expected_board(db)
     frame = views.pareto_frame(board.rows)
-    assert frame["delta"].tolist() == [row["mrr_delta"] for row in board.rows]
-    assert frame["time_reduction"].tolist() == [row["time_reduction"] for row in board.rows]
+    assert frame["delta"].tolist() == [row.metric("mrr").delta for row in board.rows]
+    assert frame["time_reduction"].tolist() == [row.time_reduction for row in board.rows]
     assert frame.loc[frame["strategy"] == "zero-shot", "frontier"].item()  # the fastest is always on it
     views.pareto_chart(frame, STATS.margin).to_dict()  # a valid Vega-Lite spec
     store = Store(db, read_only=True)
     selection = {"suite": "t", "task": "toy", "model": MODEL, "train_fraction": 1.0, "device_type": "cpu"}
     curves = data.strategy_curves(store, board, data.run_index(store), selection)
-    assert sorted(set(curves["strategy"])) == sorted(row["strategy"] for row in board.rows)
+    assert sorted(set(curves["strategy"])) == sorted(row.strategy for row in board.rows)
     base = curves[curves["strategy"] == "baseline"].sort_values("step").groupby("seed")["headline"].last()
     assert views.curve_target(curves, "baseline", 0.99) == pytest.approx(0.99 * base.mean())
     views.curve_chart(curves, 0.3, "MRR").to_dict()
@@ -248,14 +250,16 @@ def test_leaderboard_intervals_equal_the_per_metric_bootstrap(db):
     ranks = store.ranks([r.id for r in runs.values()])
     for row in board.rows:
         for metric in METRICS:
-            ours = np.stack([per_query(*ranks[runs[(row["strategy"], s)].id])[metric] for s in row["seeds"]])
-            base = np.stack([per_query(*ranks[runs[("baseline", s)].id])[metric] for s in row["seeds"]])
+            ours = np.stack([per_query(*ranks[runs[(row.strategy, s)].id])[metric] for s in row.seeds])
+            base = np.stack([per_query(*ranks[runs[("baseline", s)].id])[metric] for s in row.seeds])
             mean, lo, hi = stats.bootstrap_mean_ci(ours, STATS.bootstrap_samples, STATS.bootstrap_seed,
                                                    STATS.confidence)
             delta, dlo, dhi = stats.paired_bootstrap_delta(ours, base, STATS.bootstrap_samples,
                                                            STATS.bootstrap_seed, STATS.confidence)
-            assert (row[metric], *row[f"{metric}_ci"]) == pytest.approx((mean, lo, hi), abs=1e-12)
-            assert (row[f"{metric}_delta"], *row[f"{metric}_delta_ci"]) == pytest.approx((delta, dlo, dhi), abs=1e-12)
+            result = row.metric(metric)
+            assert (result.mean, result.ci.lo, result.ci.hi) == pytest.approx((mean, lo, hi), abs=1e-12)
+            assert (result.delta, result.delta_ci.lo, result.delta_ci.hi) == pytest.approx((delta, dlo, dhi),
+                                                                                         abs=1e-12)
 
 
 def test_dashboard_reads_only_through_the_store():

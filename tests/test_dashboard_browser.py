@@ -2,69 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 from bench.results.store import Store
-from tests.test_dashboard import ROOT, make_db
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from dashboard.launcher import CHROMIUM, CHROMIUM_ARGS, dashboard_server
+from tests.test_dashboard import make_db
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no browser: {CHROMIUM} is missing "
                                  "(apt-get install chromium)")]
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright; "
                                  "the browser itself comes from apt)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_healthy(process: subprocess.Popen, port: int, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"dashboard exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"dashboard did not answer on port {port} within {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def dashboard_server(url: str, log):
-    """`python -m bench dashboard` on a free loopback port, stopped (with its Streamlit child) afterwards."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench", "dashboard", "--db", url, "--port", str(port)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_healthy(process, port)
-        yield port
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 @pytest.fixture
@@ -97,6 +45,9 @@ def test_dashboard_shows_the_leaderboard_in_a_browser(server, tmp_path):
             assert page.get_by_text("Leaderboard", exact=True).is_visible()
             assert page.get_by_text("Runs in progress or failed").count() == 1
             assert not page.get_by_test_id("stException").count()
+            # a local tool, not an app to publish: no Deploy button, no developer menu
+            assert page.get_by_text("Deploy", exact=True).count() == 0
+            assert page.get_by_test_id("stMainMenu").count() == 0
             page.wait_for_timeout(1000)  # let the canvas paint before the screenshot
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot))

@@ -35,11 +35,11 @@ def test_sgd_suite_on_a_small_subset(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/sgd.db")
     run_suite(config, config.suite("s"), store, show_progress=False)
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=200), suite="s")
-    rows = {row["strategy"]: row for row in board.rows}
+    rows = {row.strategy: row for row in board.rows}
     assert set(rows) == {"baseline", "layer-freeze(count=1)"}
-    assert rows["baseline"]["headline_metric"] == "intent_recall_at_3"
-    assert rows["baseline"]["test_pairs"] > 1000 and rows["baseline"]["runs"] == 2
-    assert rows["layer-freeze(count=1)"]["verdict"] in {"non-inferior", "inferior", "inconclusive"}
+    assert rows["baseline"].headline_metric == "intent_recall_at_3"
+    assert rows["baseline"].test_pairs > 1000 and rows["baseline"].runs == 2
+    assert rows["layer-freeze(count=1)"].verdict in {"non-inferior", "inferior", "inconclusive"}
 
 
 @pytest.mark.minilm

@@ -32,9 +32,7 @@ def _pair(strategy: dict | None = None, shared: bool = True) -> tuple[BiEncoder,
     for model in (padded, unpadded):
         if strategy:
             REGISTRY.build(strategy["name"], strategy["params"]).prepare(model)
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = 0.0  # dropout draws differ between layouts; everything else must match
+        model.disable_dropout()  # dropout draws differ between layouts; everything else must match
     assert unpadded.message_tower.unpad and not padded.message_tower.unpad
     return padded, unpadded
 

@@ -76,14 +76,14 @@ def test_same_seed_gives_same_relevance(suite_db, tmp_path):
 def test_leaderboard_compares_with_the_baseline(suite_db):
     _, store, _ = suite_db
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=200), suite="t")
-    rows = {row["strategy"]: row for row in board.rows}
+    rows = {row.strategy: row for row in board.rows}
     assert list(rows)[0] == "baseline" and len(rows) == 5 and not board.excluded
-    assert rows["baseline"]["time_reduction"] == 0 and rows["baseline"]["mrr_delta"] == 0
-    assert rows["zero-shot"]["time_reduction"] == 1.0
+    assert rows["baseline"].time_reduction == 0 and rows["baseline"].metric("mrr").delta == 0
+    assert rows["zero-shot"].time_reduction == 1.0
     for row in rows.values():
-        assert row["seeds"] == [0, 1] and row["runs"] == 2
-        lo, hi = row["mrr_ci"]
-        assert lo <= row["mrr"] <= hi
+        assert row.seeds == [0, 1] and row.runs == 2
+        mrr = row.metric("mrr")
+        assert mrr.ci.lo <= mrr.mean <= mrr.ci.hi
     data = json.loads(report.render(board, "json"))
     required = {"strategy", "params", "task", "model", "device", "runs", "train_seconds", "time_reduction",
                 "device_hours", "samples_per_second", "trainable_params", "layers", "mrr", "recall_at_1",
@@ -101,8 +101,8 @@ def test_runs_with_other_settings_are_excluded_with_a_reason(suite_db, tmp_path)
     other = suite_config(task_dir, seeds=(0,), strategies=["layer-drop:count=3"], learning_rate=5e-4)
     run_suite(other, other.suite("t"), store, show_progress=False)
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
-    assert any("settings differ" in e["reason"] for e in board.excluded)
-    assert all(row["strategy"] != "layer-drop(count=3)" for row in board.rows)
+    assert any("settings differ" in e.reason for e in board.excluded)
+    assert all(row.strategy != "layer-drop(count=3)" for row in board.rows)
 
 
 def test_data_fractions_are_grouped_with_their_own_baseline(tmp_path):
@@ -114,9 +114,9 @@ def test_data_fractions_are_grouped_with_their_own_baseline(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/fractions.db")
     run_suite(config, suite, store, show_progress=False)
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
-    cells = {(row["train_fraction"], row["strategy"]): row for row in board.rows}
+    cells = {(row.train_fraction, row.strategy): row for row in board.rows}
     assert set(cells) == {(f, s) for f in (0.5, 1.0) for s in ("baseline", "layer-freeze(count=2)")}
     half, full = (next(r for r in store.runs() if r.train_fraction == f and r.strategy == "baseline")
                   for f in (0.5, 1.0))
     assert half.train_pairs == 120 and full.train_pairs == 240 and half.test_pairs == full.test_pairs
-    assert cells[(0.5, "baseline")]["time_reduction"] == 0 and cells[(1.0, "baseline")]["time_reduction"] == 0
+    assert cells[(0.5, "baseline")].time_reduction == 0 and cells[(1.0, "baseline")].time_reduction == 0

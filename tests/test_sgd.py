@@ -154,6 +154,18 @@ def test_read_pairs_not_gzip(tmp_path: Path) -> None:
         read_pairs(path)
 
 
+def test_read_pairs_folder_and_undecodable_bytes(tmp_path: Path) -> None:
+    folder = tmp_path / "pairs.jsonl.gz"
+    folder.mkdir()
+    with pytest.raises(BenchError, match=r"pairs\.jsonl\.gz: is a folder"):
+        read_pairs(folder)
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes(json.dumps(PAIR).encode() + b"\n\xff\n")
+    with pytest.raises(BenchError, match=r"pairs\.jsonl:2: not UTF-8 text") as err:
+        read_pairs(path)
+    assert "\n" not in str(err.value)
+
+
 def test_read_shared_dev(sgd: Path) -> None:
     pairs = read_pairs(DEV)
     assert len(pairs) == 17286

@@ -1,13 +1,14 @@
 """Tasks: whitelist rules, left-out test pairs, fixed subsets, data errors with file and line."""
 
 import json
+import random
 
 import numpy as np
 import pytest
 
 from bench.config import TaskConfig
 from bench.errors import BenchError
-from bench.tasks.task import Pair, build_task, load_task, read_jsonl
+from bench.tasks.task import Pair, build_task, holdout, load_task, read_jsonl
 from bench.tasks.text import normalise
 
 
@@ -72,3 +73,27 @@ def test_missing_task_folder_and_sgd_path_explain_the_fix(tmp_path):
         load_task(TaskConfig(name="x", path=str(tmp_path / "missing")))
     with pytest.raises(BenchError, match="python -m bench data sgd"):
         load_task(TaskConfig(name="sgd", kind="sgd", path=str(tmp_path)))
+
+
+def test_unreadable_task_files_fail_in_one_line(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(json.dumps({"message": "a", "reply": "b"}).encode() + b"\n\xff\xfe oops\n")
+    with pytest.raises(BenchError, match=r"train\.jsonl:2: not UTF-8 text") as err:
+        read_jsonl(path)
+    assert "\n" not in str(err.value)
+    folder = tmp_path / "task"
+    (folder / "train.jsonl").mkdir(parents=True)
+    (folder / "test.jsonl").write_text(json.dumps({"message": "a", "reply": "b"}) + "\n")
+    with pytest.raises(BenchError, match=r"train\.jsonl: is a folder"):
+        load_task(TaskConfig(name="x", path=str(folder)))
+    with pytest.raises(BenchError, match=r"missing\.jsonl: no such file; a task folder needs train\.jsonl"):
+        read_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_holdout_is_a_fixed_share_keyed_by_the_task_name():
+    keys = [f"dialogue{i}" for i in range(100)]
+    held = holdout(keys, 0.1, "toy")
+    order = list(keys)
+    random.Random("holdout:toy").shuffle(order)
+    assert held == set(order[:10]) == holdout(keys, 0.1, "toy")  # the shuffle both task kinds have always used
+    assert held != holdout(keys, 0.1, "other") and len(holdout(keys, 0.0, "toy")) == 1

@@ -2,7 +2,7 @@
 
 Runs are grouped into cells (suite, task, model, data fraction, device). Within a cell only runs whose
 task, model, settings and hardware fingerprints match the baseline's are compared, paired by seed;
-the others are listed as excluded, with the reason.
+the others are listed as excluded, with the reason. Rows and exclusions are typed (`bench.analysis.rows`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ import numpy as np
 
 from bench.analysis import stats
 from bench.analysis.metrics import METRICS, per_query
+from bench.analysis.rows import Excluded, Interval, MetricResult, Row
 from bench.config import StatsConfig
 from bench.model import costmodel
 from bench.results.store import Run, Store
 
+# A cell: the runs compared together (the dashboard's filters, in the order they narrow it down).
+CELL = ("suite", "task", "model", "train_fraction", "device_type")
+# Within a cell, only runs that match the baseline's fingerprint on every column are compared: (column, what).
 FINGERPRINT = (("task_hash", "task data"), ("model_hash", "model weights"), ("settings_hash", "settings"),
                ("hardware_hash", "hardware"))
 _PASS_ELEMENTS = 1 << 23  # per-query values bootstrapped together in one pass (64 MiB of float64)
@@ -25,12 +29,12 @@ _PASS_ELEMENTS = 1 << 23  # per-query values bootstrapped together in one pass (
 
 @dataclass
 class Leaderboard:
-    rows: list[dict] = field(default_factory=list)
-    excluded: list[dict] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    excluded: list[Excluded] = field(default_factory=list)
 
 
 def cell_key(run: Run) -> tuple:
-    return (run.suite, run.task, run.model, run.train_fraction, run.device_type)
+    return tuple(getattr(run, column) for column in CELL)
 
 
 def latest_per_seed(runs: list[Run]) -> dict[int, Run]:
@@ -54,8 +58,7 @@ def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", *
 
 
 def _exclude(board: Leaderboard, run: Run, reason: str) -> None:
-    board.excluded.append({"run_id": run.id, "strategy": run.label, "seed": run.seed, "suite": run.suite,
-                           "task": run.task, "model": run.model, "reason": reason})
+    board.excluded.append(Excluded(run.id, run.label, run.seed, run.suite, run.task, run.model, reason))
 
 
 def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], board: Leaderboard) -> None:
@@ -80,7 +83,7 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
     targets = {seed: cfg.target_fraction * curves[run.id][-1].headline
                for seed, run in base_runs.items() if curves.get(run.id)}
     base_matrix = _per_query_matrix(base_runs, ranks)
-    pending: list[tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]] = []
+    pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]] = []
     for _, group in sorted(by_label.items(), key=lambda item: (item[0] != reference.label, item[0])):
         board.rows.append(_row(cfg, latest_per_seed(group), base_runs, ranks, curves, targets, base_matrix,
                                pending))
@@ -99,11 +102,10 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], ranks: dict, curves: dict,
-         targets: dict[int, float], base_matrix: dict[str, np.ndarray], pending: list) -> dict:
+         targets: dict[int, float], base_matrix: dict[str, np.ndarray], pending: list) -> Row:
     """A strategy's row; its metric intervals and verdict are filled in by `_add_intervals`."""
     seeds = sorted(runs)
     first = runs[seeds[0]]
-    headline = first.headline_metric
     seconds = {seed: runs[seed].train_seconds for seed in seeds}
     base_seconds = {seed: base_runs[seed].train_seconds for seed in seeds}
     if all(base_seconds.values()):
@@ -113,63 +115,60 @@ def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], rank
     speedups = [base_seconds[s] / seconds[s] for s in seeds if seconds[s]]
     measured = _mean(speedups)
     ideal = _mean([runs[s].ideal_speedup for s in seeds])
-    row: dict = {
-        "strategy": first.label, "name": first.strategy, "params": first.params, "suite": first.suite,
-        "task": first.task, "model": first.model, "train_fraction": first.train_fraction,
-        "device": first.device_type, "device_name": first.device_name, "runs": len(seeds), "seeds": seeds,
-        "train_seconds": _mean(list(seconds.values())), "time_reduction": time_reduction,
-        "time_reduction_ci": _interval(red_lo, red_hi),
-        "device_hours": _mean([runs[s].device_hours for s in seeds]),
-        "eval_seconds": _mean([runs[s].eval_seconds for s in seeds]),
-        "samples_per_second": _mean([runs[s].samples_per_second for s in seeds]),
-        "peak_memory_bytes": max(runs[s].peak_memory_bytes or 0 for s in seeds),
-        "total_params": first.total_params, "trainable_params": first.trainable_params, "layers": first.layers,
-        "test_pairs": first.test_pairs, "test_left_out": first.test_left_out, "headline_metric": headline,
-        "ideal_speedup": ideal, "measured_speedup": measured, "efficiency": costmodel.efficiency(measured, ideal),
-    }
+    reached, to_target, to_target_reduction = _time_to_target(runs, base_runs, curves, targets)
+    row = Row(
+        strategy=first.label, name=first.strategy, params=first.params, suite=first.suite, task=first.task,
+        model=first.model, train_fraction=first.train_fraction, device=first.device_type,
+        device_name=first.device_name, runs=len(seeds), seeds=seeds, train_seconds=_mean(list(seconds.values())),
+        time_reduction=time_reduction, time_reduction_ci=None if red_lo is None else Interval(red_lo, red_hi),
+        device_hours=_mean([runs[s].device_hours for s in seeds]),
+        eval_seconds=_mean([runs[s].eval_seconds for s in seeds]),
+        samples_per_second=_mean([runs[s].samples_per_second for s in seeds]),
+        peak_memory_bytes=max(runs[s].peak_memory_bytes or 0 for s in seeds),
+        total_params=first.total_params, trainable_params=first.trainable_params, layers=first.layers,
+        test_pairs=first.test_pairs, test_left_out=first.test_left_out, headline_metric=first.headline_metric,
+        ideal_speedup=ideal, measured_speedup=measured, efficiency=costmodel.efficiency(measured, ideal),
+        metrics={metric: MetricResult() for metric in METRICS}, verdict="baseline" if runs == base_runs else None,
+        target_reached=reached, time_to_target_seconds=to_target, time_to_target_reduction=to_target_reduction)
     matrix = _per_query_matrix(runs, ranks)
     base = {metric: values[[sorted(base_runs).index(s) for s in seeds]] for metric, values in base_matrix.items()}
-    for metric in METRICS:  # placeholders keep the columns' order
-        row[metric] = row[f"{metric}_ci"] = row[f"{metric}_delta"] = row[f"{metric}_delta_ci"] = None
-    row["verdict"] = "baseline" if runs == base_runs else None
     pending.append((row, matrix, base))
-    row.update(_time_to_target(runs, base_runs, curves, targets))
     return row
 
 
-def _add_intervals(cfg: StatsConfig, pending: list[tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]]) -> None:
+def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]]) -> None:
     """Every row's metric means and paired deltas with bootstrap CIs, then the verdict.
 
     Same numbers as `stats.bootstrap_mean_ci` / `stats.paired_bootstrap_delta` per metric (the same
     resamples for one seed and shape), but drawn once per cell and shape instead of twice per metric and
     strategy: a dozen strategies' rows take well under a second instead of tens of seconds.
     """
-    by_shape: dict[tuple, list[tuple[dict, str, np.ndarray]]] = defaultdict(list)
+    by_shape: dict[tuple, list[tuple[MetricResult, bool, np.ndarray]]] = defaultdict(list)
     for row, matrix, base in pending:
         for metric in METRICS:
-            by_shape[matrix[metric].shape].append((row, metric, matrix[metric]))
-            by_shape[matrix[metric].shape].append((row, f"{metric}_delta", matrix[metric] - base[metric]))
+            by_shape[matrix[metric].shape].append((row.metric(metric), False, matrix[metric]))
+            by_shape[matrix[metric].shape].append((row.metric(metric), True, matrix[metric] - base[metric]))
     for shape, jobs in by_shape.items():
         per_pass = max(1, _PASS_ELEMENTS // (shape[0] * shape[1]))  # bounds the stacked copy's memory
         for begin in range(0, len(jobs), per_pass):
             part = jobs[begin : begin + per_pass]
             results = stats.bootstrap_many([values for _, _, values in part], cfg.bootstrap_samples,
                                            cfg.bootstrap_seed, cfg.confidence)
-            for (row, key, _), (mean, lo, hi) in zip(part, results, strict=True):
-                row[key], row[f"{key}_ci"] = mean, [lo, hi]
+            for (result, is_delta, _), (mean, lo, hi) in zip(part, results, strict=True):
+                if is_delta:
+                    result.delta, result.delta_ci = mean, Interval(lo, hi)
+                else:
+                    result.mean, result.ci = mean, Interval(lo, hi)
     for row, _, _ in pending:
-        if row["verdict"] is None:
-            lo, hi = row[f"{row['headline_metric']}_delta_ci"]
-            row["verdict"] = stats.verdict(lo, hi, cfg.margin)
-
-
-def _interval(lo: float | None, hi: float | None) -> list[float] | None:
-    return None if lo is None else [lo, hi]
+        if row.verdict is None:
+            row.verdict = stats.verdict(row.headline.delta_ci.lo, row.headline.delta_ci.hi, cfg.margin)
 
 
 def _time_to_target(runs: dict[int, Run], base_runs: dict[int, Run], curves: dict,
-                    targets: dict[int, float]) -> dict:
-    """MLPerf-style: seconds of training until the dev headline first reaches the seed's target."""
+                    targets: dict[int, float]) -> tuple[str, float | None, float | None]:
+    """MLPerf-style: seconds of training until the dev headline first reaches the seed's target.
+
+    Returns (how many seeds reached it, e.g. "2/2" or "no curve"; mean seconds; reduction vs the baseline)."""
     reached, base_reached = {}, {}
     for seed, run in runs.items():
         if seed in targets:
@@ -181,5 +180,4 @@ def _time_to_target(runs: dict[int, Run], base_runs: dict[int, Run], curves: dic
     all_hit = bool(reached) and len(hit) == len(reached)
     seconds = _mean([reached[s] for s in hit]) if all_hit else None
     base = _mean([base_reached[s] for s in hit]) if all_hit else None
-    return {"target_reached": f"{len(hit)}/{len(reached)}" if reached else "no curve",
-            "time_to_target_seconds": seconds, "time_to_target_reduction": stats.reduction(seconds, base)}
+    return f"{len(hit)}/{len(reached)}" if reached else "no curve", seconds, stats.reduction(seconds, base)

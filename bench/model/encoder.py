@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
-from bench.model import packed
+from bench.model import costmodel, packed
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 TINY_PREFIX = "tiny-bert"
@@ -173,6 +173,7 @@ class BiEncoder(nn.Module):
         self.message_tower = Tower(encoder, unpad)
         self.reply_tower = self.message_tower if shared_towers else Tower(copy.deepcopy(encoder), unpad)
         self.scale = scale
+        self.original_layers = len(self.message_tower.layers)  # before any are dropped: the cost model's reference
 
     @property
     def towers(self) -> list[Tower]:
@@ -209,6 +210,22 @@ class BiEncoder(nn.Module):
             for module in frozen:
                 module.requires_grad_(False)
         self.train(self.training)
+
+    def disable_dropout(self) -> None:
+        """Dropout probability 0 in every module (`train.dropout = false`); the modules stay, so the model's
+        structure and parameter count do not change."""
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = 0.0
+
+    def train_plan(self) -> costmodel.TrainPlan:
+        """What the cost model needs of this model's training: layers kept and the frozen prefix."""
+        tower = self.message_tower
+        return costmodel.TrainPlan(len(tower.layers), tower.frozen_prefix, tower.embeddings_frozen)
+
+    def original_shape(self) -> costmodel.EncoderShape:
+        """The encoder's shape before any layer was dropped: what full fine-tuning would have trained."""
+        return costmodel.EncoderShape.of(self.message_tower.config, self.original_layers)
 
     def encode_messages(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.message_tower(input_ids, attention_mask)

@@ -1,4 +1,5 @@
-"""Render a leaderboard as a terminal table, markdown, CSV or JSON."""
+"""Render a leaderboard as a terminal table, markdown, CSV or JSON (the last two from `Row.to_json`, the
+export's format)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import json
 import math
 
 from bench.analysis.leaderboard import Leaderboard
-from bench.analysis.metrics import METRICS, label
+from bench.analysis.metrics import label
+from bench.analysis.rows import Interval, Row
+from bench.render.grid import markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -19,10 +22,10 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
 
 
-def _ci(pair: list | None, signed: bool = False) -> str:
-    if not pair or pair[0] is None:
+def _ci(interval: Interval | None, signed: bool = False) -> str:
+    if interval is None or interval.lo is None:
         return ""
-    return f" [{_pct(pair[0], signed)}, {_pct(pair[1], signed)}]"
+    return f" [{_pct(interval.lo, signed)}, {_pct(interval.hi, signed)}]"
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -37,82 +40,67 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
     """Human-readable cells, one dict per strategy row."""
     out = []
     for row in board.rows:
-        cells = {"strategy": row["strategy"], "seeds": str(row["runs"]),
-                 "train s": _num(row["train_seconds"], 1),
-                 "time red.": _pct(row["time_reduction"]) + _ci(row["time_reduction_ci"]),
-                 "device-h": _num(row["device_hours"], 4)}
-        for metric in METRICS:
-            cells[label(metric)] = _num(row[metric])
-            if row["verdict"] != "baseline":
-                delta = row[f"{metric}_delta"]
-                cells[label(metric)] += f" ({'+' if delta >= 0 else ''}{delta:.3f})"
-        cells["verdict"] = row["verdict"]
+        cells = {"strategy": row.strategy, "seeds": str(row.runs), "train s": _num(row.train_seconds, 1),
+                 "time red.": _pct(row.time_reduction) + _ci(row.time_reduction_ci),
+                 "device-h": _num(row.device_hours, 4)}
+        for metric, result in row.metrics.items():
+            cells[label(metric)] = _num(result.mean)
+            if row.verdict != "baseline":
+                cells[label(metric)] += f" ({'+' if result.delta >= 0 else ''}{result.delta:.3f})"
+        cells["verdict"] = row.verdict
         cells["to target"] = _time_target(row)
-        cells["speedup/ideal"] = (f"{row['measured_speedup']:.2f}/{row['ideal_speedup']:.2f}"
-                                  if row["measured_speedup"] and row["ideal_speedup"] else "-")
-        cells["trainable"] = _int(row["trainable_params"])
-        cells["layers"] = str(row["layers"])
+        cells["speedup/ideal"] = (f"{row.measured_speedup:.2f}/{row.ideal_speedup:.2f}"
+                                  if row.measured_speedup and row.ideal_speedup else "-")
+        cells["trainable"] = _int(row.trainable_params)
+        cells["layers"] = str(row.layers)
         out.append(cells)
     return out
 
 
-def _time_target(row: dict) -> str:
-    if row["time_to_target_seconds"] is None:
-        return f"never ({row['target_reached']})" if row["target_reached"] != "no curve" else "-"
-    return f"{row['time_to_target_seconds']:.1f}s"
+def _time_target(row: Row) -> str:
+    if row.time_to_target_seconds is None:
+        return f"never ({row.target_reached})" if row.target_reached != "no curve" else "-"
+    return f"{row.time_to_target_seconds:.1f}s"
 
 
 def _groups(board: Leaderboard) -> list[tuple[str, list[int]]]:
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(board.rows):
-        title = (f"suite {row['suite']} | task {row['task']} | model {row['model']} | "
-                 f"data {row['train_fraction']:g} | {row['device']} | headline {row['headline_metric']} | "
-                 f"test pairs {row['test_pairs']} ({row['test_left_out']} left out)")
+        title = (f"suite {row.suite} | task {row.task} | model {row.model} | data {row.train_fraction:g} | "
+                 f"{row.device} | headline {row.headline_metric} | test pairs {row.test_pairs} "
+                 f"({row.test_left_out} left out)")
         groups.setdefault(title, []).append(index)
     return list(groups.items())
 
 
-def _text_table(cells: list[dict[str, str]]) -> str:
-    headers = list(cells[0])
-    widths = [max(len(h), *(len(c[h]) for c in cells)) for h in headers]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c[h].ljust(w) for h, w in zip(headers, widths, strict=True)) for c in cells]
-    return "\n".join(lines)
-
-
-def _markdown_table(cells: list[dict[str, str]]) -> str:
-    headers = list(cells[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(c[h].replace("|", "\\|") for h in headers) + " |" for c in cells]
-    return "\n".join(lines)
-
-
 def _excluded(board: Leaderboard) -> list[str]:
-    return [f"excluded run {e['run_id'][:8]} ({e['strategy']}, seed {e['seed']}): {e['reason']}"
-            for e in board.excluded]
+    return [f"excluded run {e.run_id[:8]} ({e.strategy}, seed {e.seed}): {e.reason}" for e in board.excluded]
+
+
+def _export(rows: list[dict], fmt: str) -> str:
+    """JSON or CSV of export rows; in CSV a list or dict cell is written as JSON."""
+    if fmt == "json":
+        return json.dumps(rows, indent=2, default=str)
+    buffer = io.StringIO()
+    if rows:
+        flat = [{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in row.items()} for row in rows]
+        writer = csv.DictWriter(buffer, fieldnames=list(flat[0]))
+        writer.writeheader()
+        writer.writerows(flat)
+    return buffer.getvalue()
 
 
 def render(board: Leaderboard, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(board.rows, indent=2, default=str)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        if board.rows:
-            flat = [{k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in row.items()}
-                    for row in board.rows]
-            writer = csv.DictWriter(buffer, fieldnames=list(flat[0]))
-            writer.writeheader()
-            writer.writerows(flat)
-        return buffer.getvalue()
+    if fmt in ("json", "csv"):
+        return _export([row.to_json() for row in board.rows], fmt)
     if not board.rows:
         return "\n".join(["no completed runs to compare; run `python -m bench run` first", *_excluded(board)])
     cells = display_rows(board)
-    table = _markdown_table if fmt == "markdown" else _text_table
+    table = markdown_table if fmt == "markdown" else text_table
     parts = []
     for title, indexes in _groups(board):
         parts.append(f"### {title}" if fmt == "markdown" else title)
-        parts.append(table([cells[i] for i in indexes]))
+        parts.append(table(list(cells[0]), [list(cells[i].values()) for i in indexes]))
         parts.append("")
     notes = ["Metric cells: mean over seeds (difference vs baseline). Intervals are 95% CIs; "
              "verdict = non-inferiority of the headline metric at the configured margin."]

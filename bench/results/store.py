@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from bench.analysis.metrics import CURVE_METRICS, METRICS
 from bench.errors import BenchError
+from bench.results.identity import RunIdentity
 
 SCHEMA_VERSION = 1
 
@@ -205,10 +206,11 @@ class Store:
         finally:
             session.close()
 
-    def start_run(self, **identity: Any) -> str:
+    def start_run(self, identity: RunIdentity) -> str:
+        """Store a `running` row for `identity` and return its id."""
         run_id = str(uuid.uuid4())
         with self.session() as session:
-            session.add(Run(id=run_id, status="running", started_at=_now(), **identity))
+            session.add(Run(id=run_id, status="running", started_at=_now(), **identity.columns()))
         return run_id
 
     def complete_run(self, run_id: str, results: dict[str, Any], curve: Sequence[dict],

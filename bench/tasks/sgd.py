@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.tasks.jsonlines import BadRecord, read_json_lines
 
 SPLITS = ("train", "dev", "test")
 FIELDS = ("id", "services", "context", "message", "message_acts", "reply", "reply_acts")
@@ -195,35 +196,15 @@ def _check_pair(obj: object) -> str | None:
     return None
 
 
+def _pair(obj: object) -> dict:
+    """The record check `read_json_lines` runs on each line of a pairs file."""
+    problem = _check_pair(obj)
+    if problem:
+        raise BadRecord(f"{problem}; each line needs {', '.join(FIELDS)}")
+    return obj
+
+
 def read_pairs(path: Path) -> list[dict]:
     """Pairs from a ``.jsonl.gz`` or ``.jsonl`` file; a bad line fails naming ``file:line`` to fix it."""
-    path = Path(path)
     fix = f"regenerate the file with `python -m bench data sgd --from DIR --out DIR` ({SOURCE})"
-    pairs = []
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            for lineno, raw in enumerate(f, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw.decode("utf-8"))
-                except UnicodeDecodeError:
-                    raise BenchError(f"{path}:{lineno}: not UTF-8 text; {fix}") from None
-                except json.JSONDecodeError as e:
-                    raise BenchError(
-                        f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno}); {fix}"
-                    ) from None
-                problem = _check_pair(obj)
-                if problem:
-                    raise BenchError(
-                        f"{path}:{lineno}: {problem}; each line needs {', '.join(FIELDS)}; {fix}"
-                    )
-                pairs.append(obj)
-    except FileNotFoundError:
-        raise BenchError(f"{path}: no such file; {GET_DATA}") from None
-    except IsADirectoryError:
-        raise BenchError(f"{path}: is a folder; pass a .jsonl.gz or .jsonl pairs file") from None
-    except (OSError, EOFError) as e:
-        raise BenchError(f"{path}: cannot read ({e}); {fix}") from None
-    return pairs
+    return read_json_lines(path, _pair, fix=fix, missing=GET_DATA)

@@ -12,14 +12,17 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from bench.config import TaskConfig
 from bench.errors import BenchError
+from bench.tasks.jsonlines import BadRecord, read_json_lines
 from bench.tasks.text import normalise
 
 EMAIL_DIR = Path(__file__).parent / "data" / "email"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,29 +108,32 @@ def _most_common(counter: Counter[str]) -> str:
     return min(counter, key=lambda k: (-counter[k], k))
 
 
+_PAIR_LINE = 'each line must be {"message": ..., "reply": ..., "intent": ...}'
+
+
+def _pair(obj: object) -> Pair:
+    """The record check `read_json_lines` runs on each line of a task file."""
+    if not isinstance(obj, dict):
+        raise BadRecord("expected a JSON object with message and reply")
+    message, reply, intent = obj.get("message"), obj.get("reply"), obj.get("intent")
+    if not isinstance(message, str) or not isinstance(reply, str) or not message.strip() or not reply.strip():
+        raise BadRecord("'message' and 'reply' must be non-empty strings")
+    if intent is not None and not isinstance(intent, str):
+        raise BadRecord("'intent' must be a string when present")
+    return Pair(message, reply, intent or normalise(reply))
+
+
 def read_jsonl(path: Path) -> list[Pair]:
     """Read `{"message", "reply", "intent"?}` lines; a bad line names the file and line number."""
-    if not path.exists():
-        raise BenchError(f"data file {path} not found; a task folder needs train.jsonl and test.jsonl")
-    pairs = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchError(f"{path}:{number}: not valid JSON ({exc.msg}); "
-                                 'each line must be {"message": ..., "reply": ..., "intent": ...}') from None
-            if not isinstance(obj, dict):
-                raise BenchError(f"{path}:{number}: expected a JSON object with message and reply")
-            message, reply, intent = obj.get("message"), obj.get("reply"), obj.get("intent")
-            if not isinstance(message, str) or not isinstance(reply, str) or not message.strip() or not reply.strip():
-                raise BenchError(f"{path}:{number}: 'message' and 'reply' must be non-empty strings")
-            if intent is not None and not isinstance(intent, str):
-                raise BenchError(f"{path}:{number}: 'intent' must be a string when present")
-            pairs.append(Pair(message, reply, intent or normalise(reply)))
-    return pairs
+    return read_json_lines(path, _pair, fix=_PAIR_LINE, bad_json="not valid JSON",
+                           missing="a task folder needs train.jsonl and test.jsonl")
+
+
+def holdout(keys: list[T], fraction: float, salt: str) -> set[T]:
+    """A fixed share (at least one) of `keys` held out of training for the dev curve, the same on every run."""
+    order = list(keys)
+    random.Random(f"holdout:{salt}").shuffle(order)
+    return set(order[: max(1, int(len(order) * fraction))])
 
 
 def _hash_files(paths: list[Path]) -> str:
@@ -157,9 +163,7 @@ def _folder(config: TaskConfig, dev_eval_pairs: int) -> Task:
         files.append(folder / "dev.jsonl")
         dev = read_jsonl(folder / "dev.jsonl")
     else:  # hold out a fixed slice of train for the training curve
-        order = list(range(len(train)))
-        random.Random(f"holdout:{config.name}").shuffle(order)
-        held = set(order[: max(1, int(len(train) * config.dev_fraction))])
+        held = holdout(list(range(len(train))), config.dev_fraction, config.name)
         dev = [p for i, p in enumerate(train) if i in held]
         train = [p for i, p in enumerate(train) if i not in held]
     data_hash = _hash_files(files)
@@ -178,8 +182,7 @@ def _sgd(config: TaskConfig, dev_eval_pairs: int) -> Task:
                              "path in bench.toml")
     train_rows, test_rows = sgd.read_pairs(files[0]), sgd.read_pairs(files[1])
     dialogues = sorted({row["id"].split(":")[0] for row in train_rows})
-    random.Random(f"holdout:{config.name}").shuffle(dialogues)
-    held = set(dialogues[: max(1, int(len(dialogues) * config.dev_fraction))])  # split by dialogue
+    held = holdout(dialogues, config.dev_fraction, config.name)  # split by dialogue
 
     def pair(row: dict) -> Pair:
         return Pair(row["message"], row["reply"], sgd.intent_of(row))

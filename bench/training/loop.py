@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -68,6 +68,24 @@ def total_steps(num_pairs: int, cfg: TrainConfig) -> int:
     return max(1, math.ceil(cfg.epochs * (num_pairs // cfg.batch_size)))
 
 
+def precision(cfg: TrainConfig, device: torch.device) -> AbstractContextManager:
+    """The context every training forward runs in: bf16 autocast, or nothing for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16" else nullcontext()
+
+
+def train_step(model: BiEncoder, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+               batch: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]], symmetric: bool,
+               autocast: AbstractContextManager) -> None:
+    """One optimizer step on a batch of ((message ids, mask), (reply ids, mask)): the only timed work."""
+    with autocast:
+        scores = model.similarity(*model.encode_pairs(*batch))
+        loss = in_batch_loss(scores.float(), symmetric)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfig, seed: int,
           device: torch.device, evaluate_dev: Callable[[], dict] | None = None,
           on_step: Callable[[], None] | None = None) -> TrainResult:
@@ -76,7 +94,7 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     order = batch_order(len(messages), batch_size, steps, seed)
     optimizer, scheduler = make_optimizer(model, cfg, steps)
     curve_steps = {round(steps * (i + 1) / cfg.curve_points) for i in range(cfg.curve_points)}
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16" else nullcontext())
+    autocast = precision(cfg, device)
 
     result = TrainResult()
     if evaluate_dev:
@@ -86,15 +104,8 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     clock = Stopwatch(device)
     clock.start()
     for step in range(steps):
-        message_ids, message_mask = messages.batch(order[step], device)
-        reply_ids, reply_mask = replies.batch(order[step], device)
-        with autocast:
-            scores = model.similarity(*model.encode_pairs((message_ids, message_mask), (reply_ids, reply_mask)))
-            loss = in_batch_loss(scores.float(), cfg.symmetric_loss)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        batch = (messages.batch(order[step], device), replies.batch(order[step], device))
+        train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast)
         if on_step:
             on_step()
         if evaluate_dev and step + 1 in curve_steps:

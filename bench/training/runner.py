@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import signal
 import time
 from collections.abc import Callable
@@ -19,57 +16,90 @@ from bench.config import Config, StrategySpec, SuiteConfig, TrainConfig
 from bench.model import costmodel
 from bench.model.encoder import BiEncoder, LoadedModel, load_pretrained
 from bench.registry import REGISTRY, Strategy
+from bench.results.identity import RunIdentity
 from bench.results.store import Store
-from bench.tasks.batching import Encoded, encode_texts
 from bench.tasks.task import Task, load_task
+from bench.tasks.tokenised import TokenisedTask, tokenise
 from bench.training import environment
-from bench.training.device import describe, peak_memory, reset_peak_memory, resolve_device
+from bench.training.device import Hardware, describe, peak_memory, reset_peak_memory, resolve_device
 from bench.training.evaluate import rank
 from bench.training.loop import total_steps, train
 
 
-def stable_hash(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+@dataclass(frozen=True)
+class SuiteContext:
+    """What every run of one suite shares: where results go, the task, and the machine it runs on."""
+
+    store: Store
+    suite: SuiteConfig
+    task: Task
+    device: torch.device
+    hardware: Hardware
+    env: dict
+    show_progress: bool = False
+
+    @property
+    def train(self) -> TrainConfig:
+        return self.suite.train
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A task's texts tokenised once per model (and data fraction), shared by every run."""
+class ModelInputs:
+    """One model and the task tokenised for it at one data fraction: shared by that cell's seeds and strategies."""
 
-    train_messages: Encoded
-    train_replies: Encoded
-    test_messages: Encoded
-    dev_messages: Encoded
-    whitelist: Encoded
-    test_relevant: np.ndarray
-    dev_relevant: np.ndarray
-    mean_tokens: float
+    loaded: LoadedModel
+    data: TokenisedTask
 
 
-def prepare(task: Task, loaded: LoadedModel, cfg: TrainConfig, fraction: float) -> Prepared:
-    pairs = task.train_subset(fraction, cfg.max_train_pairs)
-    tokenizer = loaded.tokenizer
-    messages = encode_texts(tokenizer, [p.message for p in pairs], cfg.max_message_length)
-    replies = encode_texts(tokenizer, [p.reply for p in pairs], cfg.max_reply_length)
-    return Prepared(
-        messages, replies,
-        encode_texts(tokenizer, [p.message for p in task.test], cfg.max_message_length),
-        encode_texts(tokenizer, [p.message for p in task.dev], cfg.max_message_length),
-        encode_texts(tokenizer, list(task.whitelist), cfg.max_reply_length),
-        task.intent_relevance(task.test_gold), task.intent_relevance(task.dev_gold),
-        float(messages.lengths.float().mean() + replies.lengths.float().mean()) / 2,
-    )
+@dataclass(frozen=True)
+class BuiltStrategy:
+    """A suite's strategy entry with its strategy built (so bad parameters fail before the first run)."""
+
+    spec: StrategySpec
+    strategy: Strategy
 
 
-def ideal_speedup(model: BiEncoder, original_layers: int, cfg: TrainConfig, mean_tokens: float) -> float:
+@dataclass(frozen=True)
+class Measurement:
+    """What one run measured: timings, memory, training size, test metrics, the dev curve and per-query ranks."""
+
+    train_seconds: float
+    eval_seconds: float
+    peak_memory_bytes: int
+    memory_kind: str
+    steps: int
+    pairs_trained: int
+    """Pairs seen by training (steps x batch size), for throughput; 0 for a strategy that does not train."""
+    train_pairs: int
+    test_pairs: int
+    test_left_out: int
+    metrics: dict[str, float]
+    curve: list[dict]
+    ranks: np.ndarray
+    intent_ranks: np.ndarray
+
+    @property
+    def device_hours(self) -> float:
+        return self.train_seconds / 3600 * 1  # one device per run
+
+    @property
+    def samples_per_second(self) -> float | None:
+        return self.pairs_trained / self.train_seconds if self.pairs_trained and self.train_seconds else None
+
+    def results(self) -> dict:
+        """The run's result columns (everything but the curve and the ranks)."""
+        return {"train_seconds": self.train_seconds, "eval_seconds": self.eval_seconds,
+                "device_hours": self.device_hours, "peak_memory_bytes": self.peak_memory_bytes,
+                "memory_kind": self.memory_kind, "samples_per_second": self.samples_per_second,
+                "steps": self.steps, "train_pairs": self.train_pairs, "test_pairs": self.test_pairs,
+                "test_left_out": self.test_left_out, **self.metrics}
+
+
+def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float) -> float:
     """The FLOP model's speedup of this model's training plan over full fine-tuning of the original."""
-    config = model.message_tower.config
-    shape = costmodel.EncoderShape(config.hidden_size, config.intermediate_size, original_layers,
-                                   config.vocab_size, config.max_position_embeddings)
-    tower = model.message_tower
-    plan = costmodel.TrainPlan(len(tower.layers), tower.frozen_prefix, tower.embeddings_frozen)
     seq_len = max(1, round(mean_tokens))
-    return costmodel.ideal_speedup(shape, plan, tokens_per_step=2 * cfg.batch_size * seq_len, seq_len=seq_len)
+    return costmodel.ideal_speedup(model.original_shape(), model.train_plan(),
+                                   tokens_per_step=2 * cfg.batch_size * seq_len, seq_len=seq_len)
 
 
 class Interrupted(Exception):
@@ -96,14 +126,15 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
 
     Every input (device, strategies, task data, models) is checked before the first run starts."""
     device = resolve_device(device_name)
-    strategies = [(spec, REGISTRY.build(spec.name, spec.params)) for spec in ordered(suite.strategies, suite.baseline)]
+    strategies = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))
+                  for spec in ordered(suite.strategies, suite.baseline)]
     task = load_task(config.task(suite.task), suite.train.dev_eval_pairs)
     models = [load_pretrained(name) for name in suite.models]
     hardware = describe(device)
     if announce:
         announce(f"suite {suite.name!r}: {plan_size(suite)} runs on task {task.name!r} ({', '.join(suite.models)}), "
                  f"seeds {list(suite.seeds)}, {hardware.device_name}")
-    env = environment.capture()
+    context = SuiteContext(store, suite, task, device, hardware, environment.capture(), show_progress)
     run_ids = []
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     overall = tqdm(total=plan_size(suite), desc=f"suite {suite.name}", unit="run", disable=not show_progress,
@@ -111,11 +142,10 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
     try:
         for loaded in models:
             for fraction in suite.train_fractions:
-                prepared = prepare(task, loaded, suite.train, fraction)
+                inputs = ModelInputs(loaded, tokenise(task, loaded.tokenizer, suite.train, fraction))
                 for seed in suite.seeds:
-                    for spec, strategy in strategies:
-                        run_id = run_one(store, suite, task, loaded, prepared, spec, strategy, seed, fraction,
-                                         device, hardware, env, show_progress)
+                    for built in strategies:
+                        run_id = run_one(context, inputs, built, seed)
                         run_ids.append(run_id)
                         overall.update(1)
                         if on_run:
@@ -126,60 +156,54 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
     return run_ids
 
 
-def run_one(store: Store, suite: SuiteConfig, task: Task, loaded: LoadedModel, prepared: Prepared,
-            spec: StrategySpec, strategy: Strategy, seed: int, fraction: float, device: torch.device,
-            hardware, env: dict, show_progress: bool) -> str:
-    cfg = suite.train
+def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed: int,
+                device: torch.device) -> BiEncoder:
+    """A fresh copy of the pre-trained encoder, changed by `strategy`, on `device`: a run's starting model."""
     torch.manual_seed(seed)
     model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad)
-    original_layers = model.num_layers
     strategy.prepare(model)
     model.to(device)
     if not cfg.dropout:
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = 0.0
-    settings = {"train": dataclasses.asdict(cfg), "task": task.name, "task_hash": task.data_hash,
-                "model": loaded.name, "model_hash": loaded.weights_hash, "train_fraction": fraction,
-                "headline_metric": task.headline_metric}
-    hardware_fields = dataclasses.asdict(hardware)
-    total, trainable = model.count_parameters()
-    run_id = store.start_run(
-        suite=suite.name, strategy=spec.name, label=spec.label, params=dict(spec.params), task=task.name,
-        task_version=task.version, task_hash=task.data_hash, model=loaded.name, model_hash=loaded.weights_hash,
-        seed=seed, train_fraction=fraction, settings_hash=stable_hash(settings),
-        config_hash=stable_hash({**settings, "strategy": spec.name, "params": dict(spec.params), "seed": seed}),
-        settings=settings, device_type=hardware.device_type, device_name=hardware.device_name,
-        device_count=hardware.device_count, hardware_hash=stable_hash(hardware_fields),
-        environment={**env, **hardware_fields}, git_commit=str(env["git_commit"]), git_dirty=bool(env["git_dirty"]),
-        headline_metric=task.headline_metric, total_params=total, trainable_params=trainable,
-        layers=model.num_layers)
+        model.disable_dropout()
+    return model
+
+
+def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, seed: int) -> str:
+    """Run, measure and store one strategy on one seed; the run is stored as failed if anything goes wrong."""
+    cfg, spec, strategy = context.train, built.spec, built.strategy
+    model = build_model(inputs.loaded, cfg, strategy, seed, context.device)
+    run_id = context.store.start_run(RunIdentity.of(
+        suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
+        fraction=inputs.data.fraction, hardware=context.hardware, environment=context.env, model=model))
     try:
-        result = _measure(model, task, prepared, cfg, strategy, seed, device, spec.label, show_progress)
-        ideal = ideal_speedup(model, original_layers, cfg, prepared.mean_tokens) if strategy.trains else None
-        store.complete_run(run_id, {**result["fields"], "ideal_speedup": ideal}, result["curve"],
-                           result["ranks"], result["intent_ranks"])
+        measured = measure(context, model, inputs.data, built, seed)
+        ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens) if strategy.trains else None
+        context.store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal}, measured.curve,
+                                   measured.ranks, measured.intent_ranks)
     except BaseException as exc:
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        context.store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
     return run_id
 
 
-def _measure(model: BiEncoder, task: Task, prepared: Prepared, cfg: TrainConfig, strategy: Strategy, seed: int,
-             device: torch.device, label: str, show_progress: bool) -> dict:
+def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built: BuiltStrategy,
+            seed: int) -> Measurement:
+    """Train (timed, dev curve paused out), then rank the test split (timed apart)."""
+    cfg, task, device, trains = context.train, context.task, context.device, built.strategy.trains
+
     def evaluate_dev() -> dict:
-        ranks, intent_ranks = rank(model, prepared.dev_messages, prepared.whitelist, task.dev_gold,
-                                   prepared.dev_relevant, cfg.eval_batch_size, device)
+        ranks, intent_ranks = rank(model, data.dev_messages, data.whitelist, task.dev_gold, data.dev_relevant,
+                                   cfg.eval_batch_size, device)
         summary = summarise(ranks, intent_ranks)
         return {**{name: summary[name] for name in CURVE_METRICS}, "headline": summary[task.headline_metric]}
 
     reset_peak_memory(device)
-    steps = total_steps(len(prepared.train_messages), cfg) if strategy.trains else 0
-    bar = tqdm(total=steps, desc=f"  {label} seed", unit="step", leave=False, position=1,
-               disable=not show_progress or not steps)
+    steps = total_steps(len(data.train_messages), cfg) if trains else 0
+    bar = tqdm(total=steps, desc=f"  {built.spec.label} seed", unit="step", leave=False, position=1,
+               disable=not context.show_progress or not steps)
     try:
-        if strategy.trains:
-            result = train(model, prepared.train_messages, prepared.train_replies, cfg, seed, device,
+        if trains:
+            result = train(model, data.train_messages, data.train_replies, cfg, seed, device,
                            evaluate_dev=evaluate_dev if task.dev else None, on_step=lambda: bar.update(1))
         else:
             result = None
@@ -187,18 +211,12 @@ def _measure(model: BiEncoder, task: Task, prepared: Prepared, cfg: TrainConfig,
         bar.close()
     curve = result.curve if result else ([{"seconds": 0.0, "step": 0, **evaluate_dev()}] if task.dev else [])
     started = time.perf_counter()
-    ranks, intent_ranks = rank(model, prepared.test_messages, prepared.whitelist, task.test_gold,
-                               prepared.test_relevant, cfg.eval_batch_size, device)
+    ranks, intent_ranks = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
+                               cfg.eval_batch_size, device)
     eval_seconds = time.perf_counter() - started
     memory, memory_kind = peak_memory(device)
-    seconds = result.seconds if result else 0.0
-    fields = {
-        "train_seconds": seconds, "eval_seconds": eval_seconds,
-        "device_hours": seconds / 3600 * 1,  # one device per run
-        "peak_memory_bytes": memory, "memory_kind": memory_kind,
-        "samples_per_second": (result.pairs / seconds) if result and seconds else None,
-        "steps": result.steps if result else 0, "train_pairs": len(prepared.train_messages),
-        "test_pairs": len(task.test), "test_left_out": task.test_left_out,
-        **summarise(ranks, intent_ranks),
-    }
-    return {"fields": fields, "curve": curve, "ranks": ranks, "intent_ranks": intent_ranks}
+    return Measurement(
+        train_seconds=result.seconds if result else 0.0, eval_seconds=eval_seconds, peak_memory_bytes=memory,
+        memory_kind=memory_kind, steps=result.steps if result else 0, pairs_trained=result.pairs if result else 0,
+        train_pairs=len(data.train_messages), test_pairs=len(task.test), test_left_out=task.test_left_out,
+        metrics=summarise(ranks, intent_ranks), curve=curve, ranks=ranks, intent_ranks=intent_ranks)

@@ -1,0 +1,148 @@
+"""The leaderboard's row shape: one typed record per strategy, read by the report, the gate and the dashboard.
+
+Typed so that a renamed or missing field is an AttributeError at the reader, not a KeyError in one format
+of one command. `Row.to_json` is the export's format (the keys and their order are a contract with files
+written by earlier versions, which `check --against` reads back through `Row.from_json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from bench.analysis.metrics import METRICS
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval; exported as a two-element list."""
+
+    lo: float
+    hi: float
+
+    def to_json(self) -> list[float]:
+        return [self.lo, self.hi]
+
+    @classmethod
+    def from_json(cls, value: Any) -> Interval | None:
+        return cls(value[0], value[1]) if isinstance(value, (list, tuple)) and len(value) == 2 else None
+
+
+def bounds(interval: Interval | None) -> tuple[float | None, float | None]:
+    """(lo, hi), or (None, None) where there is no interval: for readers that treat both alike."""
+    return (None, None) if interval is None else (interval.lo, interval.hi)
+
+
+@dataclass
+class MetricResult:
+    """One metric of one row: mean over seeds and queries, and the paired difference from the baseline."""
+
+    mean: float | None = None
+    ci: Interval | None = None
+    delta: float | None = None
+    delta_ci: Interval | None = None
+
+    def to_json(self, name: str) -> dict[str, Any]:
+        return {name: self.mean, f"{name}_ci": _json(self.ci), f"{name}_delta": self.delta,
+                f"{name}_delta_ci": _json(self.delta_ci)}
+
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> MetricResult:
+        return cls(data.get(name), Interval.from_json(data.get(f"{name}_ci")), data.get(f"{name}_delta"),
+                   Interval.from_json(data.get(f"{name}_delta_ci")))
+
+
+@dataclass
+class Row:
+    """One strategy of one cell, compared with the baseline run under the same fingerprint, paired by seed."""
+
+    strategy: str  # the label: name plus parameters, e.g. "layer-drop(count=2)"
+    name: str
+    params: dict[str, Any]
+    suite: str
+    task: str
+    model: str
+    train_fraction: float
+    device: str
+    device_name: str | None
+    runs: int
+    seeds: list[int]
+    train_seconds: float | None
+    time_reduction: float | None
+    time_reduction_ci: Interval | None
+    device_hours: float | None
+    eval_seconds: float | None
+    samples_per_second: float | None
+    peak_memory_bytes: int | None
+    total_params: int | None
+    trainable_params: int | None
+    layers: int | None
+    test_pairs: int | None
+    test_left_out: int | None
+    headline_metric: str
+    ideal_speedup: float | None
+    measured_speedup: float | None
+    efficiency: float | None
+    metrics: dict[str, MetricResult]  # keyed by metric name, in METRICS order
+    verdict: str | None
+    target_reached: str
+    time_to_target_seconds: float | None
+    time_to_target_reduction: float | None
+    # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
+    missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    @property
+    def headline(self) -> MetricResult:
+        return self.metrics[self.headline_metric]
+
+    def metric(self, name: str) -> MetricResult:
+        return self.metrics[name]
+
+    def to_json(self) -> dict[str, Any]:
+        """The export's row: each field in order, a metric as its four keys, intervals as [lo, hi]."""
+        out: dict[str, Any] = {}
+        for name in _FIELDS:
+            if name == "metrics":
+                for metric, result in self.metrics.items():
+                    out.update(result.to_json(metric))
+            else:
+                out[name] = _json(getattr(self, name))
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Row:
+        """A row from an export (any version); a key it lacks reads as None and is listed in `missing`."""
+        values = {name: data.get(name) for name in _FIELDS if name != "metrics"}
+        values["time_reduction_ci"] = Interval.from_json(values["time_reduction_ci"])
+        metrics = {metric: MetricResult.from_json(metric, data) for metric in METRICS}
+        return cls(**values, metrics=metrics, missing=frozenset(key for key in JSON_KEYS if key not in data))
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A completed run left out of the comparison, and why."""
+
+    run_id: str
+    strategy: str
+    seed: int
+    suite: str
+    task: str
+    model: str
+    reason: str
+
+
+def _json(value: Any) -> Any:
+    return value.to_json() if isinstance(value, Interval) else value
+
+
+_FIELDS = tuple(f.name for f in fields(Row) if f.name != "missing")
+
+
+def _keys() -> tuple[str, ...]:
+    keys: list[str] = []
+    for name in _FIELDS:
+        keys += [key for metric in METRICS for key in MetricResult().to_json(metric)] if name == "metrics" else [name]
+    return tuple(keys)
+
+
+JSON_KEYS = _keys()  # the export's keys, in order

@@ -1,0 +1,82 @@
+"""A run's identity: what ran, on which data, model, settings, hardware and code, and the fingerprints
+that decide which runs may be compared.
+
+The fingerprints are short hashes of exactly the values they always hashed, so runs stored by an older
+bench still compare with new ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.config import StrategySpec, SuiteConfig
+    from bench.model.encoder import BiEncoder, LoadedModel
+    from bench.tasks.task import Task
+    from bench.training.device import Hardware
+
+
+def stable_hash(value: object) -> str:
+    """16 hex digits of SHA-256 over canonical JSON: the same value hashes the same in every process."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Every identity column of a stored run, written once when the run starts."""
+
+    suite: str
+    strategy: str
+    label: str
+    params: dict[str, Any]
+    task: str
+    task_version: str
+    task_hash: str
+    model: str
+    model_hash: str
+    seed: int
+    train_fraction: float
+    settings_hash: str
+    """Runs with equal settings hashes differ only in strategy and seed, so they may be compared."""
+    config_hash: str
+    """Settings plus strategy and seed: equal config hashes are repeats of the same run."""
+    settings: dict[str, Any]
+    device_type: str
+    device_name: str
+    device_count: int
+    hardware_hash: str
+    environment: dict[str, Any]
+    git_commit: str
+    git_dirty: bool
+    headline_metric: str
+    total_params: int
+    trainable_params: int
+    layers: int
+
+    @classmethod
+    def of(cls, *, suite: SuiteConfig, task: Task, loaded: LoadedModel, spec: StrategySpec, seed: int,
+           fraction: float, hardware: Hardware, environment: dict[str, Any], model: BiEncoder) -> RunIdentity:
+        """The identity of one run of `suite`, with `model` already changed by the strategy (its sizes count)."""
+        settings = {"train": dataclasses.asdict(suite.train), "task": task.name, "task_hash": task.data_hash,
+                    "model": loaded.name, "model_hash": loaded.weights_hash, "train_fraction": fraction,
+                    "headline_metric": task.headline_metric}
+        hardware_fields = dataclasses.asdict(hardware)
+        total, trainable = model.count_parameters()
+        return cls(
+            suite=suite.name, strategy=spec.name, label=spec.label, params=dict(spec.params), task=task.name,
+            task_version=task.version, task_hash=task.data_hash, model=loaded.name, model_hash=loaded.weights_hash,
+            seed=seed, train_fraction=fraction, settings_hash=stable_hash(settings),
+            config_hash=stable_hash({**settings, "strategy": spec.name, "params": dict(spec.params), "seed": seed}),
+            settings=settings, device_type=hardware.device_type, device_name=hardware.device_name,
+            device_count=hardware.device_count, hardware_hash=stable_hash(hardware_fields),
+            environment={**environment, **hardware_fields}, git_commit=str(environment["git_commit"]),
+            git_dirty=bool(environment["git_dirty"]), headline_metric=task.headline_metric, total_params=total,
+            trainable_params=trainable, layers=model.num_layers)
+
+    def columns(self) -> dict[str, Any]:
+        """Column name -> value, for the `Run` row (shallow: the row takes these very dicts)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
