@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from bench.config import Config, StrategySpec, SuiteConfig, load_config, parse_strategy
+from bench.config import MAX_SEED, Config, StrategySpec, SuiteConfig, load_config, parse_strategy
 from bench.errors import BenchError
 
 
@@ -31,9 +33,15 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not (math.isfinite(value) and value > 0):  # nan and inf parse as floats but are no epochs or fraction
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def database_url(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a database URL such as sqlite:///results.db, got an empty one")
+    return text
 
 
 def port(text: str) -> int:
@@ -42,17 +50,24 @@ def port(text: str) -> int:
     return int(text)
 
 
+MAX_SEED_COUNT = 1000
+
+
 def seeds(text: str) -> tuple[int, ...]:
     """`3` means seeds 0,1,2; `0,4,7` lists them."""
     try:
         if "," not in text:
             count = int(text)
-            if count < 1:
+            if not 1 <= count <= MAX_SEED_COUNT:
                 raise ValueError
             return tuple(range(count))
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        chosen = tuple(int(part) for part in text.split(",") if part.strip())
+        if not chosen or not all(0 <= seed <= MAX_SEED for seed in chosen):
+            raise ValueError
+        return chosen
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds takes a count (3) or a list (0,1,2), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"--seeds takes a count from 1 to {MAX_SEED_COUNT} (3 = seeds 0,1,2) or "
+                                         f"a list of seeds from 0 to {MAX_SEED} (0,4,7), got {text!r}") from None
 
 
 def build_parser() -> Parser:
@@ -63,7 +78,7 @@ def build_parser() -> Parser:
     config = Parser(add_help=False)
     config.add_argument("--config", default=argparse.SUPPRESS, help="bench.toml to use (default: ./bench.toml)")
     db = Parser(add_help=False)
-    db.add_argument("--db", help="SQLAlchemy URL (default: bench.toml's db, sqlite:///results.db)")
+    db.add_argument("--db", type=database_url, help="SQLAlchemy URL (default: bench.toml's db, sqlite:///results.db)")
     suite = Parser(add_help=False)
     suite.add_argument("--suite", help="suite from bench.toml (default: its default_suite)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -79,6 +94,10 @@ def build_parser() -> Parser:
     run.add_argument("--epochs", type=positive_float, help="training epochs")
     run.add_argument("--fraction", type=positive_float, nargs="+", help="training-data fractions, e.g. 0.1 1.0")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    resume = run.add_mutually_exclusive_group()
+    resume.add_argument("--rerun", action="store_true", help="run every cell again, even those already done")
+    resume.add_argument("--worker", action="store_true", help="also wait for cells other processes hold, taking over "
+                     "any whose process dies, until the whole suite is done (start several, on several machines)")
 
     commands.add_parser("list", parents=[config], help="strategies, tasks and suites")
 
@@ -105,6 +124,10 @@ def build_parser() -> Parser:
     check.add_argument("--against", help="JSON export of earlier results to compare with")
     check.add_argument("--format", choices=["text", "markdown", "json"], default="text")
 
+    database = commands.add_parser("db", help="manage the results database")
+    db_commands = database.add_subparsers(dest="db_command", required=True, parser_class=Parser)
+    db_commands.add_parser("upgrade", parents=[config, db], help="bring a database made by an older bench forward")
+
     export = commands.add_parser("export", parents=[config, db, suite], help="write the leaderboard to a file")
     export.add_argument("--format", choices=["json", "csv"], default="json")
     export.add_argument("--out", required=True)
@@ -113,7 +136,17 @@ def build_parser() -> Parser:
 
 def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
     """The suite from bench.toml with the command-line overrides applied."""
+    from bench.registry import REGISTRY
+    from bench.validate import did_you_mean
+
     suite = config.suite(args.suite)
+    if suite.baseline not in REGISTRY.names():  # checked before anything runs: every run is compared with it
+        raise BenchError(f"suites.{suite.name}.baseline = {suite.baseline!r} is not a registered strategy"
+                         f"{did_you_mean(suite.baseline, REGISTRY.names())}; fix it in {config.source} "
+                         "(`python -m bench list` shows the strategies)")
+    for flag, value in (("--task", args.task), ("--model", args.model)):
+        if value is not None and not value.strip():
+            raise BenchError(f"{flag} is empty; pass a name or a folder, or leave the flag out")
     train = suite.train
     if args.max_train_pairs:
         train = dataclasses.replace(train, max_train_pairs=args.max_train_pairs)
@@ -138,9 +171,13 @@ def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
         changes["models"] = (args.model,)
     if args.fraction:
         if any(f > 1 for f in args.fraction):
-            raise BenchError("--fraction values must be in (0, 1]")
+            raise BenchError(f"--fraction values must be in (0, 1], got {' '.join(map(str, args.fraction))}")
         changes["train_fractions"] = tuple(args.fraction)
     return dataclasses.replace(suite, **changes)
+
+
+def stale_after(config: Config) -> timedelta:
+    return timedelta(seconds=config.workers.stale_after_seconds)
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -148,19 +185,20 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bench.registry import REGISTRY
     from bench.render import tables as report
     from bench.results.store import Store
-    from bench.training.runner import run_suite
+    from bench.training.runner import load_suite, run_suite
 
     suite = suite_for_run(config, args)
     for spec in suite.strategies:
         REGISTRY.build(spec.name, spec.params)  # fail fast on a bad name or parameter
     config.task(suite.task)
-    store = Store(args.db or config.db)
     started = time.perf_counter()
-    run_suite(config, suite, store, args.device or config.device, show_progress=not args.quiet,
-              announce=lambda line: print(f"bench: {line}", file=sys.stderr))
+    loaded = load_suite(config, suite, args.device or config.device)  # bad data or device: fail before the store
+    store = Store(args.db or config.db)
+    run_suite(config, suite, store, show_progress=not args.quiet, loaded=loaded, rerun=args.rerun,
+              worker=args.worker, announce=lambda line: print(f"bench: {line}", file=sys.stderr))
     task_name = config.task(suite.task).name
-    board = leaderboard.build(store, config.stats, suite.baseline, suite=suite.name, task=task_name,
-                              model=list(suite.models))
+    board = leaderboard.build(store, config.stats, suite.baseline, stale_after(config), suite=suite.name,
+                              task=task_name, model=list(suite.models))
     print(report.render(board, "table"))
     print(f"\ntotal wall time: {time.perf_counter() - started:.1f} s; results in {store.url}")
     return 0
@@ -192,7 +230,8 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
 
     store = Store(args.db or config.db, read_only=True)
     baseline = args.baseline or (config.suite(args.suite).baseline if args.suite else "baseline")
-    board = leaderboard.build(store, config.stats, baseline, suite=args.suite, task=args.task, model=args.model)
+    board = leaderboard.build(store, config.stats, baseline, stale_after(config), suite=args.suite, task=args.task,
+                              model=args.model)
     print(report.render(board, args.format))
     return 0
 
@@ -231,7 +270,8 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     suite = config.suite(args.suite)
     reference = gate.load_reference(args.against) if args.against else None
     db = args.db or config.db
-    board = leaderboard.build(Store(db, read_only=True), config.stats, suite.baseline, suite=suite.name)
+    board = leaderboard.build(Store(db, read_only=True), config.stats, suite.baseline, stale_after(config),
+                              suite=suite.name)
     gate.validate(config, suite, {row.strategy for row in board.rows} | {row.name for row in board.rows})
     title = f"bench check: suite {suite.name!r}" + (f" against {args.against}" if args.against else "")
     meta = {"suite": suite.name, "db": db, "against": args.against}
@@ -263,7 +303,16 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data,
+def cmd_db(config: Config, args: argparse.Namespace) -> int:
+    from bench.results.store import upgrade
+
+    url = args.db or config.db
+    before, after = upgrade(url)
+    print(f"{url}: schema revision {before} -> {after}" if before != after else f"{url}: already at {after}")
+    return 0
+
+
+COMMANDS = {"db": cmd_db, "run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data,
             "dashboard": cmd_dashboard, "check": cmd_check, "export": cmd_export}
 
 

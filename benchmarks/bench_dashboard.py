@@ -25,7 +25,8 @@ from sqlalchemy import insert
 
 from bench.analysis.metrics import summarise
 from bench.config import StatsConfig
-from bench.results.store import CurvePoint, QueryRanks, Run, Store
+from bench.results.models import CurvePoint, QueryRanks, Run
+from bench.results.store import Store
 from dashboard import data
 
 ROOT = Path(__file__).resolve().parent.parent

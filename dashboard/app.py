@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,16 @@ LABELS = {"suite": "Suite", "task": "Task", "model": "Model", "train_fraction": 
           "device_type": "Device"}
 
 
-def settings() -> tuple[str, StatsConfig]:
-    """The database URL and stats settings: --db/--config after `--`, else BENCH_DB/BENCH_CONFIG, else bench.toml."""
+def settings() -> tuple[str, StatsConfig, timedelta]:
+    """The database URL, stats settings and abandoned-run limit: --db/--config after `--`, else
+    BENCH_DB/BENCH_CONFIG, else bench.toml."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
     parser.add_argument("--config")
     args, _ = parser.parse_known_args(sys.argv[1:])
     config = load_config(args.config or os.environ.get("BENCH_CONFIG") or None)
-    return args.db or os.environ.get("BENCH_DB") or config.db, config.stats
+    return (args.db or os.environ.get("BENCH_DB") or config.db, config.stats,
+            timedelta(seconds=config.workers.stale_after_seconds))
 
 
 def stats_key(stats: StatsConfig) -> tuple:
@@ -86,11 +89,6 @@ def cached_cell_runs(_store: Store, url: str, token: str, selection: tuple):
     return data.cell_runs(_store, dict(selection))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_unfinished(_store: Store, url: str, token: str):
-    return data.unfinished_runs(_store)
-
-
 def choose(index, default: dict[str, Any]) -> dict[str, Any]:
     """Sidebar filters, each narrowed by the ones above it; remembers the user's last choice."""
     chosen = st.session_state.setdefault("chosen", {})
@@ -105,13 +103,14 @@ def choose(index, default: dict[str, Any]) -> dict[str, Any]:
     return selection
 
 
-def show_unfinished(store: Store, url: str, token: str) -> None:
+def show_unfinished(store: Store, stale_after: timedelta) -> None:
     st.header("Runs in progress or failed")
-    frame = cached_unfinished(store, url, token)
+    frame = data.unfinished_runs(store, stale_after)  # not cached: a run is abandoned as time passes
     if frame.empty:
         st.caption("None: every run in the database has completed.")
         return
-    st.caption("Not part of the leaderboard until they complete; a failed run keeps its error.")
+    st.caption("Not part of the leaderboard. An abandoned run (its process died or stopped sending heartbeats) is "
+               "run again by the next `bench run`; a failed run keeps its error.")
     st.dataframe(frame, hide_index=True)
 
 
@@ -148,7 +147,7 @@ def show_details(records: list[dict], baseline: str) -> None:
 
 
 def render() -> None:
-    url, stats = settings()
+    url, stats, stale_after = settings()
     store = data.open_store(url)
     token = store.last_modified()
     st.sidebar.caption(f"Results: `{url}` (read-only)")
@@ -156,7 +155,7 @@ def render() -> None:
     index = cached_index(store, url, token)
     if index.empty:
         st.info(data.NO_RESULTS)
-        show_unfinished(store, url, token)
+        show_unfinished(store, stale_after)
         return
     selection = choose(index, data.default_selection(index))
     candidates = data.baseline_options(index, selection) or ["baseline"]
@@ -167,13 +166,13 @@ def render() -> None:
         board = cached_board(store, url, token, stats_key(stats), baseline, key)
     except ValueError as exc:  # e.g. a reference whose training time is zero
         st.error(f"Cannot compare against {baseline!r} here: {exc}")
-        show_unfinished(store, url, token)
+        show_unfinished(store, stale_after)
         return
     if not board.rows:
         st.warning(f"No strategy can be compared here: no completed {baseline!r} run matches this selection.")
         if board.excluded:
             st.dataframe(pd.DataFrame(board.excluded), hide_index=True)
-        show_unfinished(store, url, token)
+        show_unfinished(store, stale_after)
         return
     first = board.rows[0]
     st.caption(f"Suite **{first.suite}** · task **{first.task}** · model **{first.model}** · data "
@@ -198,7 +197,7 @@ def render() -> None:
                    f"{stats.target_fraction:g} × the baseline's final dev value (mean over seeds).")
 
     show_details(cached_cell_runs(store, url, token, key), baseline)
-    show_unfinished(store, url, token)
+    show_unfinished(store, stale_after)
 
 
 def main() -> None:

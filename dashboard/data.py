@@ -6,6 +6,7 @@ dashboard caches, and so that every number shown comes from `bench.analysis.lead
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,8 @@ import pandas as pd
 from bench.analysis import leaderboard
 from bench.analysis.leaderboard import CELL, FINGERPRINT
 from bench.config import StatsConfig
-from bench.results.store import Run, Store
+from bench.results.models import Run
+from bench.results.store import Store
 
 # The sidebar's filters are the leaderboard's cell (CELL, in the order they narrow it down). A run's record
 # shows its fingerprint, and the hash of its whole configuration beside it.
@@ -111,10 +113,12 @@ def cell_runs(store: Store, selection: dict[str, Any]) -> list[dict[str, Any]]:
     return [run_record(r) for r in reversed(store.runs(status="completed", **selection))]
 
 
-def unfinished_runs(store: Store) -> pd.DataFrame:
-    """Runs still in progress or failed: shown on their own, never on the leaderboard."""
-    records = [run_record(r) for status in ("running", "failed") for r in reversed(store.runs(status=status))]
-    columns = ["status", "strategy", "seed", *CELL, "started_at", "ended_at", "error", "run_id"]
+def unfinished_runs(store: Store, stale_after: timedelta) -> pd.DataFrame:
+    """Runs still in progress, abandoned (their process died or went silent) or failed: shown on their own, never
+    on the leaderboard."""
+    records = [{**run_record(run), "status": state, "where": f"{run.host}:{run.pid}"}
+               for run, state in store.unfinished(stale_after)]
+    columns = ["status", "strategy", "seed", *CELL, "started_at", "ended_at", "where", "error", "run_id"]
     return pd.DataFrame([{c: rec[c] for c in columns} for rec in records], columns=columns)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from transformers import BertConfig, BertModel
 
 from bench.registry import load_plugins
 from bench.tasks.batching import Encoded
+from bench.tasks.toy import write_task  # noqa: F401 - the tests' toy task folders
 
 ROOT = Path(__file__).resolve().parent.parent
 SGD_DIR = ROOT.parent / "shared" / "data" / "sgd"
@@ -38,22 +37,6 @@ def encoded_pairs(n: int = 16, seed: int = 3) -> tuple[Encoded, Encoded]:
 @pytest.fixture
 def tiny_encoder() -> BertModel:
     return tiny_bert()
-
-
-def write_task(folder: Path, train: int = 240, test: int = 60, dev: int = 40, seed: int = 0) -> Path:
-    """A learnable toy task: the reply's intent is named by a keyword in the message."""
-    rnd = random.Random(seed)
-    replies = {f"topic{i}": [f"reply {i} way {j}" for j in range(2)] for i in range(6)}
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, count in (("train", train), ("test", test), ("dev", dev)):
-        with (folder / f"{split}.jsonl").open("w") as out:
-            for _ in range(count):
-                intent = rnd.choice(sorted(replies))
-                noise = " ".join(rnd.choice(["hello", "please", "today", "team", "note"]) for _ in range(4))
-                pair = {"message": f"{noise} about {intent} {noise}", "reply": rnd.choice(replies[intent]),
-                        "intent": intent}
-                out.write(json.dumps(pair) + "\n")
-    return folder
 
 
 @pytest.fixture

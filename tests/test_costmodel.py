@@ -26,6 +26,13 @@ BERT6 = EncoderShape(hidden=768, intermediate=3072, layers=6, vocab=30522)
 B_TOKENS, B_SEQ = 32 * 128, 128
 
 
+def assert_step(shape: EncoderShape, plan: TrainPlan, tokens: int, seq: int, flops: float, speedup=None) -> None:
+    """step_flops is exactly `flops`; with `speedup` (a number, or a pytest.approx), ideal_speedup equals it."""
+    assert step_flops(shape, plan, tokens, seq) == flops
+    if speedup is not None:
+        assert ideal_speedup(shape, plan, tokens, seq) == speedup
+
+
 def test_tiny_shape_by_hand() -> None:
     # F = 2 * (4*4*4 + 2*4*16) + 2*2*2*4 = 2 * (64 + 128) + 32 = 416
     assert layer_forward_flops(4, 16, 2) == 416.0
@@ -49,8 +56,7 @@ def test_tiny_baseline_step() -> None:
     # optimizer: 12 * (3*244 + 88) = 12 * 820 = 9840
     # total 23040 + 9840 = 32880 (32784 before pooling was counted: + 16 * 6)
     baseline = TrainPlan(layers_kept=3, frozen_prefix=0, embeddings_frozen=False)
-    assert step_flops(TINY, baseline, TOKENS, SEQ) == 32880.0
-    assert ideal_speedup(TINY, baseline, TOKENS, SEQ) == 1.0
+    assert_step(TINY, baseline, TOKENS, SEQ, 32880.0, 1.0)
 
 
 def test_tiny_one_dropped_one_frozen_prefix() -> None:
@@ -58,10 +64,9 @@ def test_tiny_one_dropped_one_frozen_prefix() -> None:
     # per token: forward 2F = 832, embedding forward 40, pooling 8, backward layer 0 none (nothing trainable
     # below), layer 1 (lowest trainable, no input gradient for Q/K/V) 2F - 96 = 736, pooling 8 -> 1624;
     # x 6 = 9744; optimizer 12 * 244 = 2928; total 12672 (13152 when layer 1 was charged 2F)
-    plan = TrainPlan(layers_kept=2, frozen_prefix=1, embeddings_frozen=True)
-    assert step_flops(TINY, plan, TOKENS, SEQ) == 12672.0
     # 32880 / 12672 = 2.5946970
-    assert ideal_speedup(TINY, plan, TOKENS, SEQ) == pytest.approx(2.5946970, rel=1e-7)
+    plan = TrainPlan(layers_kept=2, frozen_prefix=1, embeddings_frozen=True)
+    assert_step(TINY, plan, TOKENS, SEQ, 12672.0, pytest.approx(2.5946970, rel=1e-7))
 
 
 def test_tiny_frozen_prefix_over_trainable_embeddings_needs_backward() -> None:
@@ -70,8 +75,7 @@ def test_tiny_frozen_prefix_over_trainable_embeddings_needs_backward() -> None:
     # two products per forward product). Layer 1 has trainable embeddings below: 2F.
     # per token: 832 + 40 + 8 + 40 (embedding backward) + 448 + 832 + 8 = 2208; x 6 = 13248
     # optimizer 12 * (244 + 88) = 3984; total 17232
-    plan = TrainPlan(layers_kept=2, frozen_prefix=1, embeddings_frozen=False)
-    assert step_flops(TINY, plan, TOKENS, SEQ) == 17232.0
+    assert_step(TINY, TrainPlan(layers_kept=2, frozen_prefix=1, embeddings_frozen=False), TOKENS, SEQ, 17232.0)
 
 
 def test_tiny_frozen_above() -> None:
@@ -79,12 +83,12 @@ def test_tiny_frozen_above() -> None:
     # per token: forward 1248 + 40 + 8, embedding backward 40; backward 832 + 448 (F + A) + 832 + 8 = 2120
     # -> 3456; x 6 = 20736; optimizer 12 * (2*244 + 88) = 12 * 576 = 6912; total 27648
     plan = TrainPlan(layers_kept=3, frozen_prefix=0, embeddings_frozen=False, frozen_above=(1,))
-    assert step_flops(TINY, plan, TOKENS, SEQ) == 27648.0
+    assert_step(TINY, plan, TOKENS, SEQ, 27648.0)
     # frozen prefix {0} plus frozen top layer {2}, embeddings frozen:
     # per token: 1248 + 40 + 8; backward 0 + 736 (lowest trainable: 2F - 96) + 448 (F + A: trainable layer 1
     # below) + 8 = 1192 -> 2488; x 6 = 14928; optimizer 12 * 244 = 2928; total 17856
     plan = TrainPlan(layers_kept=3, frozen_prefix=1, embeddings_frozen=True, frozen_above=(2,))
-    assert step_flops(TINY, plan, TOKENS, SEQ) == 17856.0
+    assert_step(TINY, plan, TOKENS, SEQ, 17856.0)
 
 
 def test_bert6_baseline_step() -> None:
@@ -94,7 +98,7 @@ def test_bert6_baseline_step() -> None:
     # total 1073539952640
     baseline = TrainPlan(layers_kept=6, frozen_prefix=0, embeddings_frozen=False)
     assert layer_forward_flops(768, 3072, 128) == 14_548_992.0
-    assert step_flops(BERT6, baseline, B_TOKENS, B_SEQ) == 1_073_539_952_640.0
+    assert_step(BERT6, baseline, B_TOKENS, B_SEQ, 1_073_539_952_640.0)
 
 
 def test_bert6_drop_half_is_just_under_two() -> None:
@@ -102,8 +106,7 @@ def test_bert6_drop_half_is_just_under_two() -> None:
     # optimizer 12 * (3*7087872 + 23837184) = 541209600; total 536950748160
     # speedup 1073539952640 / 536950748160 = 1.9993267 (embeddings, pooling and the optimizer do not halve)
     plan = TrainPlan(layers_kept=3, frozen_prefix=0, embeddings_frozen=False)
-    assert step_flops(BERT6, plan, B_TOKENS, B_SEQ) == 536_950_748_160.0
-    assert ideal_speedup(BERT6, plan, B_TOKENS, B_SEQ) == pytest.approx(1.9993267, rel=1e-7)
+    assert_step(BERT6, plan, B_TOKENS, B_SEQ, 536_950_748_160.0, pytest.approx(1.9993267, rel=1e-7))
 
 
 def test_bert6_freeze_three_prefix_layers() -> None:
@@ -112,7 +115,7 @@ def test_bert6_freeze_three_prefix_layers() -> None:
     # x 4096 = 700660580352; optimizer 12 * 3 * 7087872 = 255163392; total 700915743744
     # speedup 1073539952640 / 700915743744 = 1.5316248 (1.5006002 when layer 3 was charged 2F)
     plan = TrainPlan(layers_kept=6, frozen_prefix=3, embeddings_frozen=True)
-    assert step_flops(BERT6, plan, B_TOKENS, B_SEQ) == 700_915_743_744.0
+    assert_step(BERT6, plan, B_TOKENS, B_SEQ, 700_915_743_744.0)
     speedup = ideal_speedup(BERT6, plan, B_TOKENS, B_SEQ)
     assert 1.0 < speedup < 2.0
     assert speedup == pytest.approx(1.5316248, rel=1e-7)

@@ -32,8 +32,9 @@ def label(name: str, params: dict) -> str:
 
 
 def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, worse: float, *,
-            fraction: float = 1.0, queries: int = 80, status: str = "completed") -> str:
-    """One run written the way the runner writes it: start_run, then complete_run (or fail_run)."""
+            fraction: float = 1.0, queries: int = 80, status: str = "completed", step_seconds=None) -> str:
+    """One run written the way the runner writes it: start_run, then complete_run (or fail_run); no step times
+    unless `step_seconds` is given (as for runs stored before bench kept them)."""
     rng = np.random.default_rng(seed)
     difficulty = rng.gamma(2.0, 3.0, size=queries)  # the same per seed for every strategy: paired
     ranks = np.clip(1 + (difficulty * worse * np.random.default_rng([seed, len(name)]).uniform(0.5, 1.5, queries)
@@ -65,7 +66,7 @@ def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, wo
                "samples_per_second": 480 / seconds if seconds else None, "steps": 0 if seconds == 0 else 30,
                "train_pairs": 240, "test_pairs": queries, "test_left_out": 0,
                "ideal_speedup": None if seconds == 0 else 30.0 / seconds, **metrics}
-    store.complete_run(run_id, results, curve, ranks, intent)
+    store.complete_run(run_id, results, curve, ranks, intent, step_seconds)
     return run_id
 
 

@@ -17,7 +17,7 @@ import torch
 
 from bench.analysis import gate, leaderboard
 from bench.analysis.leaderboard import Leaderboard
-from bench.analysis.rows import JSON_KEYS, Row
+from bench.analysis.rows import APPENDED_KEYS, JSON_KEYS, Row
 from bench.config import StatsConfig, config_from_dict
 from bench.errors import BenchError
 from bench.render import checks as check_report
@@ -29,6 +29,11 @@ from tests.conftest import write_task
 EXPORT = Path(__file__).parent / "data" / "export_before_reshape.json"
 OLD = json.loads(EXPORT.read_text(encoding="utf-8"))
 TINY = "tiny-bert:layers=2,hidden=32,heads=2"
+
+
+def old_part(exported: dict) -> dict:
+    """An export row without the keys appended after the old export (new keys go at the end only)."""
+    return {key: value for key, value in exported.items() if key not in APPENDED_KEYS}
 
 
 @pytest.fixture(scope="module")
@@ -51,28 +56,30 @@ def board(tmp_path_factory) -> Leaderboard:
 
 @pytest.mark.parametrize("index", range(len(OLD)), ids=[row["strategy"] for row in OLD])
 def test_an_old_export_row_round_trips_exactly(index):
+    """Exactly, then the keys appended since (APPENDED_KEYS), as None: an old file lacks them by design."""
     old = OLD[index]
     again = Row.from_json(old).to_json()
-    assert again == old and list(again) == list(old)
-    assert json.dumps(again) == json.dumps(old)  # the same types too (an int stays an int)
+    assert list(again) == list(old) + list(APPENDED_KEYS)
+    assert old_part(again) == old and all(again[key] is None for key in APPENDED_KEYS)
+    assert json.dumps(old_part(again)) == json.dumps(old)  # the same types too (an int stays an int)
     assert not Row.from_json(old).missing
 
 
 def test_todays_rows_have_the_old_exports_keys_in_order(board):
     assert [row.strategy for row in board.rows] == ["baseline", "layer-freeze(count=1)"]
     for row in board.rows:
-        assert list(row.to_json()) == list(OLD[0]) == list(JSON_KEYS)
+        assert list(row.to_json()) == list(OLD[0]) + list(APPENDED_KEYS) == list(JSON_KEYS)
         assert Row.from_json(row.to_json()) == row
     exported = json.loads(report.render(board, "json"))
-    assert [list(row) for row in exported] == [list(OLD[0])] * len(board.rows)
+    assert [list(row) for row in exported] == [list(OLD[0]) + list(APPENDED_KEYS)] * len(board.rows)
     header = next(csv.reader(io.StringIO(report.render(board, "csv"))))
-    assert header == list(OLD[0])
+    assert header == list(OLD[0]) + list(APPENDED_KEYS)
 
 
 def test_the_old_export_passes_check_against_itself():
     """Through the gate's reference loader and its --against rules: zero slowdown and zero drop everywhere."""
     reference = gate.load_reference(str(EXPORT))
-    assert [row.to_json() for row in reference] == OLD
+    assert [old_part(row.to_json()) for row in reference] == OLD
     board = Leaderboard(rows=[Row.from_json(row) for row in OLD])
     config = config_from_dict({"suites": {"smoke": {
         "strategies": [{"name": row["name"], **row["params"]} for row in OLD],

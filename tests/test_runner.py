@@ -3,9 +3,11 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
-from bench.analysis import leaderboard
+from bench.analysis import leaderboard, timing
+from bench.analysis.rows import bounds
 from bench.config import StatsConfig, config_from_dict
 from bench.render import tables as report
 from bench.results.store import Store
@@ -59,6 +61,36 @@ def test_training_curve_is_recorded_outside_the_timed_region(suite_db):
     assert [p.step for p in curve] == [0, 10, 20, 30]
     assert curve[0].seconds == 0 and curve[-1].seconds == pytest.approx(base.train_seconds)
     assert all(a.seconds < b.seconds for a, b in zip(curve, curve[1:], strict=False))
+
+
+def test_step_times_are_stored_and_sum_to_the_training_time(suite_db):
+    """One per step, dev evaluations left out (their running sums meet the curve's seconds); none for zero-shot."""
+    _, store, _ = suite_db
+    runs = store.runs()
+    times = store.step_times([r.id for r in runs])
+    assert {r.strategy for r in runs if r.id not in times} == {"zero-shot"}
+    for run in runs:
+        if run.id in times:
+            steps = times[run.id]
+            assert steps.dtype == np.float32 and len(steps) == run.steps and (steps > 0).all()
+            assert steps.sum(dtype=np.float64) == pytest.approx(run.train_seconds, rel=1e-5)  # float32 storage
+            elapsed = np.cumsum(steps, dtype=np.float64)
+            for point in store.curves([run.id])[run.id][1:]:
+                assert elapsed[point.step - 1] == pytest.approx(point.seconds, rel=1e-5)
+
+
+def test_the_leaderboard_leads_with_the_robust_reduction_of_the_stored_step_times(suite_db):
+    _, store, _ = suite_db
+    stats = StatsConfig(bootstrap_samples=200)
+    rows = {row.strategy: row for row in leaderboard.build(store, stats, suite="t").rows}
+    times = store.step_times([r.id for r in store.runs()])
+    by_seed = {(r.label, r.seed): times.get(r.id) for r in store.runs()}
+    drop = rows["layer-drop(count=2)"]
+    expected = timing.robust_reduction({s: by_seed[("layer-drop(count=2)", s)] for s in (0, 1)},
+                                       {s: by_seed[("baseline", s)] for s in (0, 1)}, stats.confidence,
+                                       stats.bootstrap_samples, stats.bootstrap_seed)
+    assert (drop.robust_time_reduction, *bounds(drop.robust_time_reduction_ci)) == expected
+    assert rows["zero-shot"].robust_time_reduction is None and rows["baseline"].robust_time_reduction == 0
 
 
 def test_same_seed_gives_same_relevance(suite_db, tmp_path):

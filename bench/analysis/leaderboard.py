@@ -3,21 +3,25 @@
 Runs are grouped into cells (suite, task, model, data fraction, device). Within a cell only runs whose
 task, model, settings and hardware fingerprints match the baseline's are compared, paired by seed;
 the others are listed as excluded, with the reason. Rows and exclusions are typed (`bench.analysis.rows`).
+Time reductions come two ways: from run totals (wall-clock), and from paired per-step seconds with bursts of
+background load trimmed (`bench.analysis.timing.robust_reduction`) where both sides stored step times.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 
-from bench.analysis import stats
+from bench.analysis import stats, timing
 from bench.analysis.metrics import METRICS, per_query
-from bench.analysis.rows import Excluded, Interval, MetricResult, Row
+from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Unfinished
 from bench.config import StatsConfig
 from bench.model import costmodel
-from bench.results.store import Run, Store
+from bench.results.models import Run
+from bench.results.store import Store
 
 # A cell: the runs compared together (the dashboard's filters, in the order they narrow it down).
 CELL = ("suite", "task", "model", "train_fraction", "device_type")
@@ -31,6 +35,7 @@ _PASS_ELEMENTS = 1 << 23  # per-query values bootstrapped together in one pass (
 class Leaderboard:
     rows: list[Row] = field(default_factory=list)
     excluded: list[Excluded] = field(default_factory=list)
+    unfinished: list[Unfinished] = field(default_factory=list)
 
 
 def cell_key(run: Run) -> tuple:
@@ -45,13 +50,22 @@ def latest_per_seed(runs: list[Run]) -> dict[int, Run]:
     return by_seed
 
 
-def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", **filters) -> Leaderboard:
-    """Leaderboard rows for every cell matching `filters` (suite, task, model, device_type, ...)."""
+def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", stale_after: timedelta | None = None,
+          **filters) -> Leaderboard:
+    """Leaderboard rows for every cell matching `filters` (suite, task, model, device_type, ...); with
+    `stale_after`, also the runs matching them that are not results (running, abandoned, failed)."""
     runs = store.runs(status="completed", **filters)
     cells: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         cells[cell_key(run)].append(run)
     board = Leaderboard()
+    if stale_after is not None:
+        wanted = {key: value for key, value in filters.items() if value is not None}
+        board.unfinished = [
+            Unfinished(run.id, run.label, run.seed, run.suite, state, f"{run.host}:{run.pid}", run.error or "")
+            for run, state in store.unfinished(stale_after)
+            if all(getattr(run, key) in (value if isinstance(value, (list, tuple, set)) else (value,))
+                   for key, value in wanted.items())]
     for key in sorted(cells, key=lambda k: tuple(str(x) for x in k)):
         _build_cell(store, stats_config, baseline, cells[key], board)
     return board
@@ -78,15 +92,17 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
         else:
             by_label[run.label].append(run)
     base_runs = latest_per_seed(by_label.get(reference.label, []))
-    ranks = store.ranks([r.id for group in by_label.values() for r in latest_per_seed(group).values()])
-    curves = store.curves([r.id for group in by_label.values() for r in latest_per_seed(group).values()])
+    compared = [r.id for group in by_label.values() for r in latest_per_seed(group).values()]
+    ranks, curves, steps = store.ranks(compared), store.curves(compared), store.step_times(compared)
     targets = {seed: cfg.target_fraction * curves[run.id][-1].headline
                for seed, run in base_runs.items() if curves.get(run.id)}
     base_matrix = _per_query_matrix(base_runs, ranks)
     pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]] = []
     for _, group in sorted(by_label.items(), key=lambda item: (item[0] != reference.label, item[0])):
-        board.rows.append(_row(cfg, latest_per_seed(group), base_runs, ranks, curves, targets, base_matrix,
-                               pending))
+        row = _row(cfg, latest_per_seed(group), base_runs, ranks, curves, targets, base_matrix, pending)
+        row.robust_time_reduction, row.robust_time_reduction_ci = _robust_time_reduction(
+            cfg, latest_per_seed(group), base_runs, steps)
+        board.rows.append(row)
     _add_intervals(cfg, pending)
 
 
@@ -134,6 +150,23 @@ def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], rank
     base = {metric: values[[sorted(base_runs).index(s) for s in seeds]] for metric, values in base_matrix.items()}
     pending.append((row, matrix, base))
     return row
+
+
+def _robust_time_reduction(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run],
+                           steps: dict[str, np.ndarray]) -> tuple[float | None, Interval | None]:
+    """The paired-step reduction over the row's seeds, or (None, None) when a run on either side has no step
+    times (stored before bench kept them, or did not train) or the two sides' step counts differ."""
+    seeds = sorted(runs)
+    strategy = {seed: steps.get(runs[seed].id) for seed in seeds}
+    baseline = {seed: steps.get(base_runs[seed].id) for seed in seeds}
+    if any(times is None for times in (*strategy.values(), *baseline.values())):
+        return None, None
+    try:
+        estimate, lo, hi = timing.robust_reduction(strategy, baseline, cfg.confidence, cfg.bootstrap_samples,
+                                                   cfg.bootstrap_seed)
+    except ValueError:  # unpaired step counts or a non-positive step time: no paired figure
+        return None, None
+    return estimate, Interval(lo, hi)
 
 
 def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]]) -> None:

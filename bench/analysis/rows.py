@@ -88,8 +88,21 @@ class Row:
     target_reached: str
     time_to_target_seconds: float | None
     time_to_target_reduction: float | None
+    # Added after the first export (appended to it, so older files lack them, which `missing` does not count):
+    # the time reduction from paired per-step seconds with bursts trimmed (bench.analysis.timing); None where
+    # either side has no step times (runs stored before bench kept them, or a strategy that does not train).
+    robust_time_reduction: float | None = None
+    robust_time_reduction_ci: Interval | None = None
     # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
     missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    @property
+    def headline_time_reduction(self) -> tuple[float | None, Interval | None, bool]:
+        """(reduction, its CI, whether it is the robust one): the robust figure where there is one, else the
+        wall-clock one. The report, the gate and the dashboard lead with it."""
+        if self.robust_time_reduction is not None:
+            return self.robust_time_reduction, self.robust_time_reduction_ci, True
+        return self.time_reduction, self.time_reduction_ci, False
 
     @property
     def headline(self) -> MetricResult:
@@ -113,9 +126,11 @@ class Row:
     def from_json(cls, data: dict[str, Any]) -> Row:
         """A row from an export (any version); a key it lacks reads as None and is listed in `missing`."""
         values = {name: data.get(name) for name in _FIELDS if name != "metrics"}
-        values["time_reduction_ci"] = Interval.from_json(values["time_reduction_ci"])
+        for name in ("time_reduction_ci", "robust_time_reduction_ci"):
+            values[name] = Interval.from_json(values[name])
         metrics = {metric: MetricResult.from_json(metric, data) for metric in METRICS}
-        return cls(**values, metrics=metrics, missing=frozenset(key for key in JSON_KEYS if key not in data))
+        return cls(**values, metrics=metrics,
+                   missing=frozenset(key for key in JSON_KEYS if key not in data and key not in APPENDED_KEYS))
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,19 @@ class Excluded:
     task: str
     model: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A run that is not a result: still running, abandoned (its process died or went silent) or failed."""
+
+    run_id: str
+    strategy: str
+    seed: int
+    suite: str
+    state: str
+    where: str  # host:pid of the process that ran it
+    error: str
 
 
 def _json(value: Any) -> Any:
@@ -146,3 +174,5 @@ def _keys() -> tuple[str, ...]:
 
 
 JSON_KEYS = _keys()  # the export's keys, in order
+APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci")
+"""Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

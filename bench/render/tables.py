@@ -40,9 +40,10 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
     """Human-readable cells, one dict per strategy row."""
     out = []
     for row in board.rows:
+        reduction, interval, robust = row.headline_time_reduction
         cells = {"strategy": row.strategy, "seeds": str(row.runs), "train s": _num(row.train_seconds, 1),
-                 "time red.": _pct(row.time_reduction) + _ci(row.time_reduction_ci),
-                 "device-h": _num(row.device_hours, 4)}
+                 "time red.": _pct(reduction) + _ci(interval) + ("" if robust or reduction is None else " (wall)"),
+                 "wall red.": _pct(row.time_reduction), "device-h": _num(row.device_hours, 4)}
         for metric, result in row.metrics.items():
             cells[label(metric)] = _num(result.mean)
             if row.verdict != "baseline":
@@ -74,7 +75,14 @@ def _groups(board: Leaderboard) -> list[tuple[str, list[int]]]:
 
 
 def _excluded(board: Leaderboard) -> list[str]:
-    return [f"excluded run {e.run_id[:8]} ({e.strategy}, seed {e.seed}): {e.reason}" for e in board.excluded]
+    return ([f"excluded run {e.run_id[:8]} ({e.strategy}, seed {e.seed}): {e.reason}" for e in board.excluded]
+            + unfinished_lines(board))
+
+
+def unfinished_lines(board: Leaderboard) -> list[str]:
+    """Runs that are not results, one line each: a reader sees what is still running, abandoned or failed."""
+    return [f"{u.state} run {u.run_id[:8]} ({u.strategy}, seed {u.seed}, {u.where}), not a result"
+            + (f": {u.error.splitlines()[0]}" if u.error else "") for u in board.unfinished]
 
 
 def _export(rows: list[dict], fmt: str) -> str:
@@ -103,5 +111,7 @@ def render(board: Leaderboard, fmt: str) -> str:
         parts.append(table(list(cells[0]), [list(cells[i].values()) for i in indexes]))
         parts.append("")
     notes = ["Metric cells: mean over seeds (difference vs baseline). Intervals are 95% CIs; "
-             "verdict = non-inferiority of the headline metric at the configured margin."]
+             "verdict = non-inferiority of the headline metric at the configured margin.",
+             "time red.: training time saved vs the baseline from paired per-step times, bursts of background "
+             "load trimmed; (wall) where a run has no step times. wall red.: 1 - t/t_base, mean over seeds."]
     return "\n".join(parts + notes + _excluded(board))

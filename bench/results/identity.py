@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from bench.config import StrategySpec, SuiteConfig
@@ -23,6 +23,34 @@ if TYPE_CHECKING:
 def stable_hash(value: object) -> str:
     """16 hex digits of SHA-256 over canonical JSON: the same value hashes the same in every process."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Cell(NamedTuple):
+    """One cell of a suite (model x data fraction x seed x strategy, under fixed settings) on one kind of hardware:
+    a completed run of it is a result, and at most one run of it may be live at a time."""
+
+    suite: str
+    config_hash: str
+    hardware_hash: str
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """The hashes that decide what a run is, computable before its model is built (to skip cells already done)."""
+
+    settings: dict[str, Any]
+    settings_hash: str
+    cell: Cell
+
+    @classmethod
+    def of(cls, suite: SuiteConfig, task: Task, loaded: LoadedModel, spec: StrategySpec, seed: int,
+           fraction: float, hardware: Hardware) -> Fingerprints:
+        settings = {"train": dataclasses.asdict(suite.train), "task": task.name, "task_hash": task.data_hash,
+                    "model": loaded.name, "model_hash": loaded.weights_hash, "train_fraction": fraction,
+                    "headline_metric": task.headline_metric}
+        config_hash = stable_hash({**settings, "strategy": spec.name, "params": dict(spec.params), "seed": seed})
+        return cls(settings, stable_hash(settings),
+                   Cell(suite.name, config_hash, stable_hash(dataclasses.asdict(hardware))))
 
 
 @dataclass(frozen=True)
@@ -61,21 +89,21 @@ class RunIdentity:
     def of(cls, *, suite: SuiteConfig, task: Task, loaded: LoadedModel, spec: StrategySpec, seed: int,
            fraction: float, hardware: Hardware, environment: dict[str, Any], model: BiEncoder) -> RunIdentity:
         """The identity of one run of `suite`, with `model` already changed by the strategy (its sizes count)."""
-        settings = {"train": dataclasses.asdict(suite.train), "task": task.name, "task_hash": task.data_hash,
-                    "model": loaded.name, "model_hash": loaded.weights_hash, "train_fraction": fraction,
-                    "headline_metric": task.headline_metric}
-        hardware_fields = dataclasses.asdict(hardware)
+        prints = Fingerprints.of(suite, task, loaded, spec, seed, fraction, hardware)
         total, trainable = model.count_parameters()
         return cls(
             suite=suite.name, strategy=spec.name, label=spec.label, params=dict(spec.params), task=task.name,
             task_version=task.version, task_hash=task.data_hash, model=loaded.name, model_hash=loaded.weights_hash,
-            seed=seed, train_fraction=fraction, settings_hash=stable_hash(settings),
-            config_hash=stable_hash({**settings, "strategy": spec.name, "params": dict(spec.params), "seed": seed}),
-            settings=settings, device_type=hardware.device_type, device_name=hardware.device_name,
-            device_count=hardware.device_count, hardware_hash=stable_hash(hardware_fields),
-            environment={**environment, **hardware_fields}, git_commit=str(environment["git_commit"]),
+            seed=seed, train_fraction=fraction, settings_hash=prints.settings_hash, config_hash=prints.cell.config_hash,
+            settings=prints.settings, device_type=hardware.device_type, device_name=hardware.device_name,
+            device_count=hardware.device_count, hardware_hash=prints.cell.hardware_hash,
+            environment={**environment, **dataclasses.asdict(hardware)}, git_commit=str(environment["git_commit"]),
             git_dirty=bool(environment["git_dirty"]), headline_metric=task.headline_metric, total_params=total,
             trainable_params=trainable, layers=model.num_layers)
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.suite, self.config_hash, self.hardware_hash)
 
     def columns(self) -> dict[str, Any]:
         """Column name -> value, for the `Run` row (shallow: the row takes these very dicts)."""

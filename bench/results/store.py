@@ -1,129 +1,37 @@
-"""Results store: SQLAlchemy 2.0 models, one session helper that commits or rolls back, schema versioned.
+"""The results store: one session helper that commits or rolls back, migrations, claims on cells.
 
-A run row is written as `running` before training and completed (with its metrics, curve and per-query
-ranks) in one transaction, so an interrupted run is left `failed` or `running`, never half a result.
+A run row is written as `running` before training (claiming its cell) and completed, with its metrics, curve,
+per-query ranks and per-step seconds, in one transaction, so an interrupted run is left `failed` or `running`,
+never half a result; a `running` run whose process died is seen as abandoned (bench/results/liveness.py) and
+its cell is free again.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    create_engine,
-    event,
-    inspect,
-    select,
-)
+from sqlalchemy import create_engine, event, inspect, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.exc import ArgumentError, IntegrityError, SAWarning, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from bench.analysis.metrics import CURVE_METRICS, METRICS
 from bench.errors import BenchError
-from bench.results.identity import RunIdentity
+from bench.results import liveness, migrate
+from bench.results.identity import Cell, RunIdentity
+from bench.results.models import Base, CurvePoint, Meta, QueryRanks, Run, StepTimes
 
-SCHEMA_VERSION = 1
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Meta(Base):
-    __tablename__ = "bench_meta"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(256))
-
-
-class Run(Base):
-    """One strategy x model x data fraction x seed, with everything needed to reproduce and compare it."""
-
-    __tablename__ = "runs"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    suite: Mapped[str] = mapped_column(String(128), index=True)
-    strategy: Mapped[str] = mapped_column(String(128), index=True)
-    label: Mapped[str] = mapped_column(String(256))
-    params: Mapped[dict] = mapped_column(JSON)
-    task: Mapped[str] = mapped_column(String(128), index=True)
-    task_version: Mapped[str] = mapped_column(String(64))
-    task_hash: Mapped[str] = mapped_column(String(64))
-    model: Mapped[str] = mapped_column(String(512), index=True)
-    model_hash: Mapped[str] = mapped_column(String(64))
-    seed: Mapped[int] = mapped_column(Integer)
-    train_fraction: Mapped[float] = mapped_column(Float, default=1.0)
-    settings_hash: Mapped[str] = mapped_column(String(64))
-    config_hash: Mapped[str] = mapped_column(String(64))
-    settings: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    device_type: Mapped[str] = mapped_column(String(16))
-    device_name: Mapped[str] = mapped_column(String(256))
-    device_count: Mapped[int] = mapped_column(Integer, default=1)
-    hardware_hash: Mapped[str] = mapped_column(String(64))
-    environment: Mapped[dict] = mapped_column(JSON)
-    git_commit: Mapped[str] = mapped_column(String(64), default="")
-    git_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
-    train_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    eval_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    device_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
-    peak_memory_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    memory_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    samples_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
-    steps: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    train_pairs: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    total_params: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    trainable_params: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    layers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    test_pairs: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    test_left_out: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    headline_metric: Mapped[str] = mapped_column(String(32), default="mrr")
-    ideal_speedup: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-    def metrics(self) -> dict[str, float | None]:
-        return {name: getattr(self, name) for name in METRICS}
-
-
-class CurvePoint(Base):
-    """Dev-split relevance during training, measured outside the timed region."""
-
-    __tablename__ = "curve_points"
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    step: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seconds: Mapped[float] = mapped_column(Float)
-    headline: Mapped[float] = mapped_column(Float)
-
-
-# One column per declared metric (bench.analysis.metrics): test-set means on runs, the curve's metrics on points.
-for _name in METRICS:
-    setattr(Run, _name, mapped_column(_name, Float, nullable=True))
-for _name in CURVE_METRICS:
-    setattr(CurvePoint, _name, mapped_column(_name, Float, nullable=False))
-
-
-class QueryRanks(Base):
-    """Per-test-query ranks, kept for paired bootstrap intervals (int32 arrays as bytes)."""
-
-    __tablename__ = "query_ranks"
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    ranks: Mapped[bytes] = mapped_column(LargeBinary)
-    intent_ranks: Mapped[bytes] = mapped_column(LargeBinary)
+SCHEMA_VERSION = 3  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
+BUSY_SECONDS = 60  # SQLite: a writer waits this long for another writer's lock instead of failing
+CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 
 
 def _now() -> datetime:
@@ -137,35 +45,110 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _sqlite_connect(connection) -> None:
+    """pysqlite's own transaction handling is off, so bench's BEGIN (below) is the one that counts."""
+    connection.isolation_level = None
+    connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _use_wal(engine) -> None:
+    """Put a SQLite file bench made (or upgraded) in write-ahead-log mode, for good: readers (the dashboard) never
+    block writers, nor the reverse. Outside any transaction, as SQLite requires."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        try:
+            connection.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:  # busy with another process's start: it stays correct, just less concurrent
+            pass
+
+
+def _sqlite_begin(connection) -> None:
+    """BEGIN IMMEDIATE for writes takes the write lock up front: two writers queue on the busy timeout instead of
+    deadlocking when both try to upgrade a read lock; reads begin deferred and never block."""
+    immediate = connection.get_execution_options().get("immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _engine(url: str, read_only: bool, hooks: bool = True):
+    """An engine for `url` (SQLite read-only through mode=ro); a bad URL (one the driver would half-ignore, e.g.
+    ?foo=bar, included) or a missing driver is a user error."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SAWarning)
+            engine = _create_engine(url, read_only)
+            return _listening(engine) if hooks else engine
+    except SAWarning as exc:
+        reason = str(exc).split(" (Background on this")[0]
+        raise BenchError(f"bad database URL {url!r} ({reason}); use e.g. sqlite:///results.db") from None
+
+
+def _create_engine(url: str, read_only: bool):
+    try:
+        path = _sqlite_path(url)
+        if read_only and path is not None:
+            if not path.exists():
+                raise BenchError(f"database {path} does not exist; run `python -m bench run` first")
+            uri = f"file:{path.resolve()}?mode=ro"
+            engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS))
+        else:
+            if path is not None and not path.parent.exists():
+                raise BenchError(f"cannot create database {path}: folder {path.parent} does not exist; "
+                                 "pass --db with a writable location")
+            engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS} if path is not None else {})
+    except (ArgumentError, ValueError) as exc:
+        raise BenchError(f"bad database URL {url!r} ({exc}); use e.g. sqlite:///results.db") from None
+    except ImportError as exc:
+        raise BenchError(f"database driver for {url!r} is not installed ({exc}); install it") from None
+    return engine
+
+
+def _listening(engine):
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", lambda conn, _: _sqlite_connect(conn))
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def upgrade(url: str) -> tuple[str, str]:
+    """`python -m bench db upgrade`: bring a database made by an older bench to this bench's schema, rows kept;
+    returns the revisions before and after."""
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        raise BenchError(f"database {path} does not exist; nothing to upgrade")
+    # Without bench's SQLite hooks, so foreign keys stay off: a batch migration copies a table and drops the old
+    # one, and with them on, ON DELETE CASCADE would empty the curve and rank tables on the way.
+    engine = _engine(url, read_only=False, hooks=False)
+    try:
+        with engine.connect() as connection:
+            found = migrate.current(connection)
+        if found is None:
+            raise BenchError(f"database {url} is not a bench database (no bench_meta table); nothing to upgrade")
+        if found not in migrate.revisions():
+            raise BenchError(f"database {url} has schema revision {found}, newer than this bench knows; upgrade bench")
+        revisions = migrate.upgrade(engine)
+        _use_wal(engine)
+        return revisions
+    except SQLAlchemyError as exc:
+        raise BenchError(f"cannot upgrade database {url}: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+
+
 class Store:
     """The results database. `read_only` opens SQLite with mode=ro, so a reader can never write."""
 
     def __init__(self, url: str, read_only: bool = False, create: bool = True):
         self.url = url
         self.read_only = read_only
-        try:
-            path = _sqlite_path(url)
-            if read_only and path is not None:
-                if not path.exists():
-                    raise BenchError(f"database {path} does not exist; run `python -m bench run` first")
-                uri = f"file:{path.resolve()}?mode=ro"
-                self.engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
-            else:
-                if path is not None and not path.parent.exists():
-                    raise BenchError(f"cannot create database {path}: folder {path.parent} does not exist; "
-                                     "pass --db with a writable location")
-                self.engine = create_engine(url)
-        except (ArgumentError, ValueError) as exc:
-            raise BenchError(f"bad database URL {url!r} ({exc}); use e.g. sqlite:///results.db") from None
-        except ImportError as exc:
-            raise BenchError(f"database driver for {url!r} is not installed ({exc}); install it") from None
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
+        self.engine = _engine(url, read_only)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
         self._open(create and not read_only)
 
     def _open(self, create: bool) -> None:
-        """Create or check the schema; a foreign or newer database is refused rather than touched."""
+        """Create or check the schema. A foreign database is refused, an older one is left for `bench db upgrade`
+        (never upgraded behind the user's back), and a newer one is refused."""
         try:
             tables = set(inspect(self.engine).get_table_names())
             if "bench_meta" not in tables:
@@ -174,24 +157,43 @@ class Store:
                 if not create:
                     self.empty = True
                     return
-                Base.metadata.create_all(self.engine)
-                with self.session() as session:
-                    session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            with self.session() as session:
-                version = session.get(Meta, "schema_version")
-            if version is None or int(version.value) != SCHEMA_VERSION:
-                found = version.value if version else "none"
-                raise BenchError(f"database {self.url} has schema version {found}, this bench needs "
-                                 f"{SCHEMA_VERSION}; use a new --db file")
+                self._create()
+            self._check_revision()
             self.empty = False
         except SQLAlchemyError as exc:
             raise BenchError(f"cannot open database {self.url}: {_first_line(exc)}; pass --db with a writable "
                              "SQLite path or a reachable database URL") from None
 
+    def _create(self) -> None:
+        """Build the schema; several processes starting on one new database create it once (the first to take
+        the write lock, or PostgreSQL's advisory lock, does it; the others find it made)."""
+        with self.engine.execution_options(immediate=True).begin() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CREATE_LOCK})")
+            if "bench_meta" in inspect(connection).get_table_names():
+                return
+            Base.metadata.create_all(connection)
+            connection.execute(Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            migrate.stamp_head(connection)
+        _use_wal(self.engine)
+
+    def _check_revision(self) -> None:
+        with self.engine.connect() as connection:
+            found = migrate.current(connection)
+        head = migrate.head()
+        if found == head:
+            return
+        if found in migrate.revisions():
+            raise BenchError(f"database {self.url} is at schema revision {found}, this bench needs {head}; upgrade "
+                             f"it with `python -m bench db upgrade --db {self.url}` (back it up first)")
+        raise BenchError(f"database {self.url} has schema revision {found}, which this bench does not know (made "
+                         "by a newer bench?); upgrade bench or use another --db")
+
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """Commit on success, roll back on any error; database errors become one-line user errors."""
-        session = self._sessions()
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """Commit on success, roll back on any error; database errors become one-line user errors. A `write`
+        session takes SQLite's write lock when it begins (BEGIN IMMEDIATE)."""
+        session = (self._writes if write else self._sessions)()
         try:
             yield session
             if not self.read_only:
@@ -206,17 +208,62 @@ class Store:
         finally:
             session.close()
 
-    def start_run(self, identity: RunIdentity) -> str:
-        """Store a `running` row for `identity` and return its id."""
-        run_id = str(uuid.uuid4())
-        with self.session() as session:
-            session.add(Run(id=run_id, status="running", started_at=_now(), **identity.columns()))
+    def claim(self, identity: RunIdentity, stale_after: timedelta, rerun: bool = False) -> str | None:
+        """Start a `running` run of `identity`'s cell and return its id, or None when the cell is already done
+        (unless `rerun`) or is being run by a live process. An abandoned run of the cell is marked so first.
+
+        Atomic across processes and machines: SQLite serialises it with BEGIN IMMEDIATE, and everywhere the
+        partial unique index admits one running run per cell, so a concurrent claim fails and returns None."""
+        run_id, now = str(uuid.uuid4()), _now()
+        with self.session(write=True) as session:
+            query = select(Run).where(*_in_cell(identity.cell), Run.status.in_(("running", "completed")))
+            for run in session.scalars(query):
+                if run.status == "completed" and not rerun:
+                    return None
+                if run.status == "running":
+                    if not liveness.abandoned(run.status, run.host, run.pid, run.heartbeat_at, now, stale_after):
+                        return None
+                    run.status, run.ended_at = "abandoned", now
+                    run.error = f"abandoned: {run.host}:{run.pid} stopped (last heartbeat {run.heartbeat_at})"
+            session.flush()  # frees the cell's live slot before the new run takes it
+            session.add(_running(run_id, identity, now))
+            try:
+                session.flush()
+            except IntegrityError:  # another process claimed the cell between our read and our insert
+                session.rollback()
+                return None
         return run_id
 
-    def complete_run(self, run_id: str, results: dict[str, Any], curve: Sequence[dict],
-                     ranks: np.ndarray, intent_ranks: np.ndarray) -> None:
-        """Store a finished run's results, curve and ranks in one transaction."""
+    def start_run(self, identity: RunIdentity) -> str:
+        """Store a `running` run of `identity` without looking at its cell (the runner claims instead): for
+        importing results and for tests."""
+        run_id = str(uuid.uuid4())
+        with self.session(write=True) as session:
+            session.add(_running(run_id, identity, _now()))
+        return run_id
+
+    def heartbeat(self, run_id: str) -> None:
+        with self.session(write=True) as session:
+            session.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(heartbeat_at=_now()))
+
+    def cell_states(self, suite: str, stale_after: timedelta) -> dict[Cell, set[str]]:
+        """Each cell of `suite` with a completed, running or abandoned (running, but its process is gone) run."""
+        if self.empty:
+            return {}
+        now, out = _now(), {}
         with self.session() as session:
+            query = select(Run.config_hash, Run.hardware_hash, Run.status, Run.host, Run.pid, Run.heartbeat_at).where(
+                Run.suite == suite, Run.status.in_(("running", "completed")))
+            for config_hash, hardware_hash, status, host, pid, heartbeat_at in session.execute(query):
+                gone = liveness.abandoned(status, host, pid, heartbeat_at, now, stale_after)
+                out.setdefault(Cell(suite, config_hash, hardware_hash), set()).add("abandoned" if gone else status)
+        return out
+
+    def complete_run(self, run_id: str, results: dict[str, Any], curve: Sequence[dict],
+                     ranks: np.ndarray, intent_ranks: np.ndarray, step_seconds: np.ndarray | None = None) -> None:
+        """Store a finished run's results, curve, ranks and step times (none if it did not train) in one
+        transaction."""
+        with self.session(write=True) as session:
             run = session.get(Run, run_id)
             for key, value in results.items():
                 setattr(run, key, value)
@@ -224,12 +271,27 @@ class Store:
             session.add_all(CurvePoint(run_id=run_id, **point) for point in curve)
             session.add(QueryRanks(run_id=run_id, ranks=np.asarray(ranks, np.int32).tobytes(),
                                    intent_ranks=np.asarray(intent_ranks, np.int32).tobytes()))
+            if step_seconds is not None and len(step_seconds):
+                session.add(StepTimes(run_id=run_id, seconds=np.asarray(step_seconds, np.float32).tobytes()))
 
     def fail_run(self, run_id: str, error: str) -> None:
-        with self.session() as session:
+        with self.session(write=True) as session:
             run = session.get(Run, run_id)
             if run is not None:
                 run.status, run.ended_at, run.error = "failed", _now(), error[:2000]
+
+    def unfinished(self, stale_after: timedelta) -> list[tuple[Run, str]]:
+        """Runs that are not results, newest first, each with what it is now: running, abandoned (its process is
+        gone or silent; computed here, so a read-only reader sees it too) or failed."""
+        if self.empty:
+            return []
+        now, out = _now(), []
+        with self.session() as session:
+            query = select(Run).where(Run.status.in_(("running", "abandoned", "failed")))
+            for run in session.scalars(query.order_by(Run.started_at.desc(), Run.id)):
+                gone = liveness.abandoned(run.status, run.host, run.pid, run.heartbeat_at, now, stale_after)
+                out.append((run, "abandoned" if gone else run.status))
+        return out
 
     def runs(self, status: str | None = "completed", **filters: Any) -> list[Run]:
         """Runs matching column filters (a value or a list of values), oldest first."""
@@ -251,15 +313,26 @@ class Store:
             return [tuple(row) for row in session.execute(_where(select(*(getattr(Run, c) for c in columns)),
                                                                  status, filters))]
 
-    def ranks(self, run_ids: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _per_run(self, table: type[QueryRanks] | type[StepTimes], run_ids: Sequence[str],
+                 decode: Callable[[Any], Any]) -> dict[str, Any]:
+        """`decode(row)` for each of `run_ids` with a row in `table` (a one-row-per-run table of arrays)."""
         if self.empty or not run_ids:
             return {}
         out = {}
         with self.session() as session:
             for chunk in _chunks(list(run_ids), 500):
-                for row in session.scalars(select(QueryRanks).where(QueryRanks.run_id.in_(chunk))):
-                    out[row.run_id] = (np.frombuffer(row.ranks, np.int32), np.frombuffer(row.intent_ranks, np.int32))
+                for row in session.scalars(select(table).where(table.run_id.in_(chunk))):
+                    out[row.run_id] = decode(row)
         return out
+
+    def ranks(self, run_ids: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return self._per_run(QueryRanks, run_ids, lambda row: (np.frombuffer(row.ranks, np.int32),
+                                                               np.frombuffer(row.intent_ranks, np.int32)))
+
+    def step_times(self, run_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each run's per-step seconds (float32), for the runs that have them (not those stored before bench
+        kept them, nor those that did not train)."""
+        return self._per_run(StepTimes, run_ids, lambda row: np.frombuffer(row.seconds, np.float32))
 
     def curves(self, run_ids: Sequence[str]) -> dict[str, list[CurvePoint]]:
         if self.empty or not run_ids:
@@ -273,17 +346,27 @@ class Store:
         return out
 
     def last_modified(self) -> str:
-        """A cheap token that changes whenever results change (for dashboard cache invalidation)."""
+        """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's
+        write-ahead log, new commits land in the -wal file first."""
         path = _sqlite_path(self.url)
         if path is not None and path.exists():
-            stat = path.stat()
-            return f"{stat.st_mtime_ns}:{stat.st_size}"
+            files = [path, path.with_name(path.name + "-wal")]
+            return ";".join(f"{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files if f.exists())
         if self.empty:
             return "empty"
         with self.session() as session:
             latest = session.scalars(select(Run.ended_at).order_by(Run.ended_at.desc()).limit(1)).first()
             count = len(session.scalars(select(Run.id)).all())
         return f"{latest}:{count}"
+
+
+def _running(run_id: str, identity: RunIdentity, now: datetime) -> Run:
+    return Run(id=run_id, status="running", started_at=now, host=liveness.HOST, pid=os.getpid(), heartbeat_at=now,
+               **identity.columns())
+
+
+def _in_cell(cell: Cell) -> tuple:
+    return Run.suite == cell.suite, Run.config_hash == cell.config_hash, Run.hardware_hash == cell.hardware_hash
 
 
 def _where(query: Any, status: str | None, filters: dict[str, Any]) -> Any:

@@ -159,6 +159,10 @@ def _folder(config: TaskConfig, dev_eval_pairs: int) -> Task:
                          "optionally dev.jsonl")
     files = [folder / "train.jsonl", folder / "test.jsonl"]
     train, test = read_jsonl(files[0]), read_jsonl(files[1])
+    for path, pairs in zip(files, (train, test), strict=True):
+        if not pairs:
+            raise BenchError(f"{path}: no pairs; a task needs at least one train and one test pair, "
+                             'one {"message": ..., "reply": ..., "intent": ...} object a line')
     if (folder / "dev.jsonl").exists():
         files.append(folder / "dev.jsonl")
         dev = read_jsonl(folder / "dev.jsonl")
@@ -180,18 +184,21 @@ def _sgd(config: TaskConfig, dev_eval_pairs: int) -> Task:
         if not path.exists():
             raise BenchError(f"SGD pairs not found at {path}; {sgd.GET_DATA}, then set [tasks.{config.name}] "
                              "path in bench.toml")
-    train_rows, test_rows = sgd.read_pairs(files[0]), sgd.read_pairs(files[1])
-    dialogues = sorted({row["id"].split(":")[0] for row in train_rows})
-    held = holdout(dialogues, config.dev_fraction, config.name)  # split by dialogue
+    train_records, test_records = sgd.read_pairs(files[0]), sgd.read_pairs(files[1])
 
-    def pair(row: dict) -> Pair:
-        return Pair(row["message"], row["reply"], sgd.intent_of(row))
+    def dialogue(record: dict) -> str:
+        return record["id"].split(":")[0]
 
-    train = [pair(r) for r in train_rows if r["id"].split(":")[0] not in held]
-    dev = [pair(r) for r in train_rows if r["id"].split(":")[0] in held]
+    held = holdout(sorted({dialogue(r) for r in train_records}), config.dev_fraction, config.name)  # by dialogue
+
+    def pair(record: dict) -> Pair:
+        return Pair(record["message"], record["reply"], sgd.intent_of(record))
+
+    train = [pair(r) for r in train_records if dialogue(r) not in held]
+    dev = [pair(r) for r in train_records if dialogue(r) in held]
     data_hash = _hash_files(files)
     return build_task(config.name, "sgd-e852981", data_hash, config.headline_metric or "intent_recall_at_3",
-                      train, dev, [pair(r) for r in test_rows], config.whitelist_size or 300, dev_eval_pairs)
+                      train, dev, [pair(r) for r in test_records], config.whitelist_size or 300, dev_eval_pairs)
 
 
 LOADERS = {"email": _email, "jsonl": _folder, "sgd": _sgd}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import platform
 import resource
 import time
@@ -15,10 +16,15 @@ from bench.errors import BenchError
 def resolve_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested not in ("cpu", "cuda") and not requested.startswith("cuda:"):
-        raise BenchError(f"unknown device {requested!r}; use auto, cpu or cuda")
+    if requested not in ("cpu", "cuda") and not (requested.startswith("cuda:") and requested[5:].isdecimal()):
+        raise BenchError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N (--device or bench.toml "
+                         "`device`)")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+        raise BenchError(f"device {requested!r} was asked for (--device or bench.toml `device`) but no CUDA GPU "
+                         "is visible; use --device cpu or auto")
+    if requested.startswith("cuda:") and int(requested[5:]) >= torch.cuda.device_count():
+        raise BenchError(f"device {requested!r} was asked for but only {torch.cuda.device_count()} CUDA GPU(s) "
+                         "are visible (numbered from 0); use --device cuda or another index")
     return torch.device(requested)
 
 
@@ -28,23 +34,57 @@ def synchronize(device: torch.device) -> None:
 
 
 class Stopwatch:
-    """Accumulates time over several start/stop regions (training, with evaluation paused out)."""
+    """Accumulates time over several start/stop regions (training, with evaluation paused out), and splits it
+    into steps at each `lap`, so the per-step seconds tile the timed regions and sum to `seconds`.
+
+    CPU: perf_counter at each step end. CUDA: a timing event queued at each step end, no host sync per step
+    (a sync would stall the pipeline and change what is measured); the events are read once, by
+    `step_seconds`, after training. A step's start is the previous step's end (or the region's start), so the
+    time between two steps (loading the next batch) belongs to the step that follows, as on the wall clock."""
 
     def __init__(self, device: torch.device):
         self.device = device
         self.seconds = 0.0
         self._started: float | None = None
+        self._regions: list[list] = []  # per start/stop region: its start mark, then each step's end mark
+
+    def _mark(self, now: float | None = None):
+        if self.device.type == "cuda":
+            event = torch.cuda.Event(enable_timing=True)
+            event.record(torch.cuda.current_stream(self.device))
+            return event
+        return time.perf_counter() if now is None else now
 
     def start(self) -> None:
         synchronize(self.device)
         self._started = time.perf_counter()
+        self._regions.append([self._mark(self._started)])
+
+    def lap(self) -> None:
+        """A step ended (outside a region, nothing: that time is not timed)."""
+        if self._started is not None:
+            self._regions[-1].append(self._mark())
 
     def stop(self) -> float:
+        if self._started is None:
+            return self.seconds
+        end = self._mark() if self.device.type == "cuda" else None
         synchronize(self.device)
-        if self._started is not None:
-            self.seconds += time.perf_counter() - self._started
-            self._started = None
+        now = time.perf_counter()
+        self.seconds += now - self._started
+        self._started = None
+        region = self._regions[-1]
+        if len(region) > 1:  # the tail between the last step's end and the stop belongs to that step
+            region[-1] = self._mark(now) if end is None else end
         return self.seconds
+
+    def step_seconds(self) -> list[float]:
+        """Each step's seconds, in step order (read once after training: on CUDA, one sync for all events)."""
+        pairs = [(a, b) for region in self._regions for a, b in itertools.pairwise(region)]
+        if self.device.type == "cuda":
+            synchronize(self.device)
+            return [a.elapsed_time(b) / 1000 for a, b in pairs]  # milliseconds
+        return [b - a for a, b in pairs]
 
 
 def reset_peak_memory(device: torch.device) -> None:
@@ -70,9 +110,10 @@ class Hardware:
 
 def cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo", encoding="utf-8") as lines:
+            for line in lines:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or platform.machine()

@@ -1,6 +1,7 @@
 """The training loop: in-batch negatives, AdamW with linear warm-up and decay, no work on padding.
 
-Only the steps are timed. Dev evaluations for the training curve pause the clock.
+Only the steps are timed, each one apart (per-step seconds, for burst-robust time reductions). Dev evaluations
+for the training curve pause the clock.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class TrainResult:
     steps: int = 0
     pairs: int = 0
     curve: list[dict] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
+    """Each step's seconds, dev evaluations left out: they sum to `seconds`."""
 
 
 def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
@@ -108,6 +111,7 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
         train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast)
         if on_step:
             on_step()
+        clock.lap()
         if evaluate_dev and step + 1 in curve_steps:
             clock.stop()
             result.curve.append({"seconds": clock.seconds, "step": step + 1, **evaluate_dev()})
@@ -115,5 +119,6 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
             if step + 1 < steps:
                 clock.start()
     result.seconds = clock.stop()  # a stopped clock adds nothing: the last curve point is the training time
+    result.step_seconds = clock.step_seconds()
     result.steps, result.pairs = steps, steps * batch_size
     return result

@@ -6,17 +6,20 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from bench.analysis.metrics import CURVE_METRICS, summarise
-from bench.config import Config, StrategySpec, SuiteConfig, TrainConfig
+from bench.config import Config, StrategySpec, SuiteConfig, TrainConfig, WorkersConfig
+from bench.errors import BenchError
 from bench.model import costmodel
 from bench.model.encoder import BiEncoder, LoadedModel, load_pretrained
 from bench.registry import REGISTRY, Strategy
-from bench.results.identity import RunIdentity
+from bench.results.identity import Cell, Fingerprints, RunIdentity
+from bench.results.liveness import Heartbeat
 from bench.results.store import Store
 from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import TokenisedTask, tokenise
@@ -24,6 +27,7 @@ from bench.training import environment
 from bench.training.device import Hardware, describe, peak_memory, reset_peak_memory, resolve_device
 from bench.training.evaluate import rank
 from bench.training.loop import total_steps, train
+from bench.training.warmup import warm_up
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class SuiteContext:
     hardware: Hardware
     env: dict
     show_progress: bool = False
+    workers: WorkersConfig = WorkersConfig()
 
     @property
     def train(self) -> TrainConfig:
@@ -61,7 +66,8 @@ class BuiltStrategy:
 
 @dataclass(frozen=True)
 class Measurement:
-    """What one run measured: timings, memory, training size, test metrics, the dev curve and per-query ranks."""
+    """What one run measured: timings (per step too), memory, training size, test metrics, the dev curve and
+    per-query ranks."""
 
     train_seconds: float
     eval_seconds: float
@@ -77,6 +83,8 @@ class Measurement:
     curve: list[dict]
     ranks: np.ndarray
     intent_ranks: np.ndarray
+    step_seconds: np.ndarray
+    """Each training step's seconds (empty for a strategy that does not train); they sum to `train_seconds`."""
 
     @property
     def device_hours(self) -> float:
@@ -87,7 +95,7 @@ class Measurement:
         return self.pairs_trained / self.train_seconds if self.pairs_trained and self.train_seconds else None
 
     def results(self) -> dict:
-        """The run's result columns (everything but the curve and the ranks)."""
+        """The run's result columns (everything but the curve, the ranks and the step times)."""
         return {"train_seconds": self.train_seconds, "eval_seconds": self.eval_seconds,
                 "device_hours": self.device_hours, "peak_memory_bytes": self.peak_memory_bytes,
                 "memory_kind": self.memory_kind, "samples_per_second": self.samples_per_second,
@@ -115,41 +123,109 @@ def ordered(strategies: tuple[StrategySpec, ...], baseline: str) -> list[Strateg
     return sorted(strategies, key=lambda s: s.name != baseline)
 
 
-def plan_size(suite: SuiteConfig) -> int:
-    return len(suite.models) * len(suite.train_fractions) * len(suite.seeds) * len(suite.strategies)
+@dataclass(frozen=True)
+class PlannedCell:
+    """One run a suite asks for (model x data fraction x seed x strategy) and its cell in the store."""
+
+    loaded: LoadedModel
+    fraction: float
+    seed: int
+    built: BuiltStrategy
+    cell: Cell
 
 
-def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str = "auto",
-              show_progress: bool = True, on_run: Callable[[str], None] | None = None,
-              announce: Callable[[str], None] | None = None) -> list[str]:
-    """Run every strategy of `suite`; returns the new run ids. A failed run is stored as failed.
+def plan(suite: SuiteConfig, task: Task, models: list[LoadedModel], strategies: list[BuiltStrategy],
+         hardware: Hardware) -> list[PlannedCell]:
+    """Every cell of the suite, in run order: model, data fraction, seed, then strategy with the baseline first."""
+    return [PlannedCell(loaded, fraction, seed, built,
+                        Fingerprints.of(suite, task, loaded, built.spec, seed, fraction, hardware).cell)
+            for loaded in models for fraction in suite.train_fractions for seed in suite.seeds for built in strategies]
 
-    Every input (device, strategies, task data, models) is checked before the first run starts."""
+
+@dataclass(frozen=True)
+class LoadedSuite:
+    """Everything a suite reads before its first run: all checked up front, so bad input fails before anything is
+    written."""
+
+    device: torch.device
+    strategies: list[BuiltStrategy]
+    task: Task
+    models: list[LoadedModel]
+    hardware: Hardware
+
+
+def load_suite(config: Config, suite: SuiteConfig, device_name: str = "auto") -> LoadedSuite:
     device = resolve_device(device_name)
     strategies = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))
                   for spec in ordered(suite.strategies, suite.baseline)]
     task = load_task(config.task(suite.task), suite.train.dev_eval_pairs)
-    models = [load_pretrained(name) for name in suite.models]
-    hardware = describe(device)
+    return LoadedSuite(device, strategies, task, [load_pretrained(name) for name in suite.models], describe(device))
+
+
+def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str = "auto",
+              show_progress: bool = True, on_run: Callable[[str], None] | None = None,
+              announce: Callable[[str], None] | None = None, rerun: bool = False, worker: bool = False,
+              loaded: LoadedSuite | None = None) -> list[str]:
+    """Run every cell of `suite` that has no completed run yet (all of them with `rerun`); returns the new run ids.
+
+    Each run claims its cell first, so several processes (or machines sharing a database) split a suite between
+    them, and a cell whose run was abandoned is run again. A `worker` also waits for the cells other processes
+    hold, taking over any whose process dies, until every cell is done. Every input (device, strategies, task
+    data, models) is checked before the first run starts; a failed run is stored as failed."""
+    if rerun and worker:
+        raise BenchError("--rerun and --worker do not combine: rerun the suite once, then start workers")
+    loaded = loaded or load_suite(config, suite, device_name)
+    device, task, models, hardware = loaded.device, loaded.task, loaded.models, loaded.hardware
+    strategies = loaded.strategies
+    cells = plan(suite, task, models, strategies, hardware)
+    stale_after = timedelta(seconds=config.workers.stale_after_seconds)
+    states = {} if rerun else store.cell_states(suite.name, stale_after)
+    todo = [c for c in cells if "completed" not in states.get(c.cell, ())]
     if announce:
-        announce(f"suite {suite.name!r}: {plan_size(suite)} runs on task {task.name!r} ({', '.join(suite.models)}), "
-                 f"seeds {list(suite.seeds)}, {hardware.device_name}")
-    context = SuiteContext(store, suite, task, device, hardware, environment.capture(), show_progress)
-    run_ids = []
+        announce(f"suite {suite.name!r} on task {task.name!r} ({', '.join(suite.models)}), seeds {list(suite.seeds)}, "
+                 f"{hardware.device_name}: {len(cells) - len(todo)} of {len(cells)} cells already done; "
+                 f"running {len(todo)}")
+    context = SuiteContext(store, suite, task, device, hardware, environment.capture(), show_progress,
+                           config.workers)
+    inputs: dict[tuple[str, float], ModelInputs] = {}
+    warmed: set[str] = set()
+    run_ids: list[str] = []
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
-    overall = tqdm(total=plan_size(suite), desc=f"suite {suite.name}", unit="run", disable=not show_progress,
-                   position=0)
+    overall = tqdm(total=len(todo), desc=f"suite {suite.name}", unit="run", disable=not show_progress, position=0)
+
+    def attempt(planned: list[PlannedCell]) -> list[PlannedCell]:
+        """Run each cell this process can claim; returns the cells other live processes hold."""
+        held = []
+        for cell in planned:
+            if "running" in store.cell_states(suite.name, stale_after).get(cell.cell, ()):
+                held.append(cell)
+                continue
+            key = (cell.loaded.name, cell.fraction)
+            if key not in inputs:
+                inputs[key] = ModelInputs(cell.loaded, tokenise(task, cell.loaded.tokenizer, suite.train,
+                                                                cell.fraction))
+            if cell.built.strategy.trains and cell.loaded.name not in warmed:  # the process's one-off costs,
+                warm_up(cell.loaded, inputs[key].data, suite.train, device)  # off every run's clock
+                warmed.add(cell.loaded.name)
+            run_id = run_one(context, inputs[key], cell.built, cell.seed, rerun=rerun)
+            if run_id is None:
+                held.append(cell)
+                continue
+            run_ids.append(run_id)
+            overall.update(1)
+            if on_run:
+                on_run(run_id)
+        return held
+
     try:
-        for loaded in models:
-            for fraction in suite.train_fractions:
-                inputs = ModelInputs(loaded, tokenise(task, loaded.tokenizer, suite.train, fraction))
-                for seed in suite.seeds:
-                    for built in strategies:
-                        run_id = run_one(context, inputs, built, seed)
-                        run_ids.append(run_id)
-                        overall.update(1)
-                        if on_run:
-                            on_run(run_id)
+        held = attempt(todo)
+        while worker and held:
+            time.sleep(config.workers.poll_seconds)
+            states = store.cell_states(suite.name, stale_after)
+            held = attempt([c for c in held if "completed" not in states.get(c.cell, ())])
+        if held and announce:
+            announce(f"{len(held)} cells are being run by other processes; not waiting for them "
+                     "(`bench run --worker` waits, and takes over a cell whose process dies)")
     finally:
         overall.close()
         signal.signal(signal.SIGTERM, previous)
@@ -168,20 +244,26 @@ def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed:
     return model
 
 
-def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, seed: int) -> str:
-    """Run, measure and store one strategy on one seed; the run is stored as failed if anything goes wrong."""
-    cfg, spec, strategy = context.train, built.spec, built.strategy
+def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, seed: int,
+            rerun: bool = False) -> str | None:
+    """Claim, run, measure and store one strategy on one seed; None when another live process holds the cell
+    (or it is done, unless `rerun`). The run is stored as failed if anything goes wrong."""
+    cfg, spec, strategy, store = context.train, built.spec, built.strategy, context.store
     model = build_model(inputs.loaded, cfg, strategy, seed, context.device)
-    run_id = context.store.start_run(RunIdentity.of(
-        suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
-        fraction=inputs.data.fraction, hardware=context.hardware, environment=context.env, model=model))
+    identity = RunIdentity.of(suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
+                              fraction=inputs.data.fraction, hardware=context.hardware, environment=context.env,
+                              model=model)
+    run_id = store.claim(identity, timedelta(seconds=context.workers.stale_after_seconds), rerun=rerun)
+    if run_id is None:
+        return None
     try:
-        measured = measure(context, model, inputs.data, built, seed)
+        with Heartbeat(lambda: store.heartbeat(run_id), context.workers.heartbeat_seconds):
+            measured = measure(context, model, inputs.data, built, seed)
         ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens) if strategy.trains else None
-        context.store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal}, measured.curve,
-                                   measured.ranks, measured.intent_ranks)
+        store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal}, measured.curve,
+                           measured.ranks, measured.intent_ranks, measured.step_seconds)
     except BaseException as exc:
-        context.store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
     return run_id
 
@@ -219,4 +301,5 @@ def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built:
         train_seconds=result.seconds if result else 0.0, eval_seconds=eval_seconds, peak_memory_bytes=memory,
         memory_kind=memory_kind, steps=result.steps if result else 0, pairs_trained=result.pairs if result else 0,
         train_pairs=len(data.train_messages), test_pairs=len(task.test), test_left_out=task.test_left_out,
-        metrics=summarise(ranks, intent_ranks), curve=curve, ranks=ranks, intent_ranks=intent_ranks)
+        metrics=summarise(ranks, intent_ranks), curve=curve, ranks=ranks, intent_ranks=intent_ranks,
+        step_seconds=np.asarray(result.step_seconds if result else [], dtype=np.float64))

@@ -1,166 +1,37 @@
-"""bench.toml, loaded in one place into frozen dataclasses; unknown keys are errors."""
+"""bench.toml, loaded in one place into the frozen dataclasses of bench/config/schema.py; unknown keys, wrong
+types and out-of-range values are one-line errors naming their place in the file."""
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from bench.config.schema import (
+    BUILTIN_TASKS,
+    DEFAULT_CONFIG,
+    DEVICE,
+    CheckConfig,
+    CheckThresholds,
+    Config,
+    StatsConfig,
+    StrategySpec,
+    SuiteConfig,
+    TaskConfig,
+    TrainConfig,
+    WorkersConfig,
+    check_ranges,
+)
 from bench.errors import BenchError
 from bench.validate import coerce, did_you_mean
-
-DEFAULT_CONFIG = "bench.toml"
-PRECISIONS = ("fp32", "bf16")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How a bi-encoder is fine-tuned; every field is part of the settings fingerprint."""
-
-    batch_size: int = 32
-    epochs: float = 1.0
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_message_length: int = 64
-    max_reply_length: int = 32
-    scale: float = 20.0
-    symmetric_loss: bool = True
-    shared_towers: bool = True
-    dropout: bool = True
-    max_train_pairs: int = 0
-    train_fraction: float = 1.0
-    eval_batch_size: int = 256
-    curve_points: int = 8
-    dev_eval_pairs: int = 300
-    precision: str = "fp32"
-    unpad: bool = True  # layers run on real tokens only (bench/model/packed.py); false: padded batches, as HF does
-    fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
-
-    def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise BenchError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}; "
-                             "fix it in bench.toml")
-        if self.batch_size < 2:
-            raise BenchError(f"train.batch_size must be at least 2 (in-batch negatives), got {self.batch_size}; "
-                             "fix it in bench.toml")
-
-
-
-@dataclass(frozen=True)
-class StatsConfig:
-    """How comparisons are made: intervals, bootstrap and the non-inferiority margin."""
-
-    confidence: float = 0.95
-    bootstrap_samples: int = 2000
-    bootstrap_seed: int = 0
-    margin: float = 0.01
-    target_fraction: float = 0.99
-
-
-@dataclass(frozen=True)
-class TaskConfig:
-    """A named task: the built-in `email`, the real-data `sgd`, or a folder of jsonl files."""
-
-    name: str
-    kind: str = "jsonl"
-    path: str = ""
-    whitelist_size: int = 0
-    headline_metric: str = ""
-    dev_fraction: float = 0.05
-
-
-@dataclass(frozen=True)
-class StrategySpec:
-    """One strategy variant in a suite: a registered name plus its parameters."""
-
-    name: str
-    params: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def label(self) -> str:
-        if not self.params:
-            return self.name
-        return self.name + "(" + ", ".join(f"{k}={v}" for k, v in self.params) + ")"
-
-
-@dataclass(frozen=True)
-class SuiteConfig:
-    """A set of runs compared together: strategies x models x data fractions x seeds on one task."""
-
-    name: str
-    task: str = "email"
-    models: tuple[str, ...] = ("all-MiniLM-L6-v2",)
-    strategies: tuple[StrategySpec, ...] = (StrategySpec("zero-shot"), StrategySpec("baseline"))
-    seeds: tuple[int, ...] = (0, 1, 2)
-    train_fractions: tuple[float, ...] = (1.0,)
-    baseline: str = "baseline"
-    train: TrainConfig = field(default_factory=TrainConfig)
-    check: CheckConfig | None = None
-
-
-@dataclass(frozen=True)
-class CheckThresholds:
-    """Regression gate limits; None means the check is off."""
-
-    min_time_reduction: float | None = None
-    max_relevance_loss: float | None = None
-    max_slowdown: float | None = None
-    max_metric_drop: float | None = None
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    defaults: CheckThresholds = field(default_factory=CheckThresholds)
-    strategies: tuple[tuple[str, CheckThresholds], ...] = ()
-
-
-
-@dataclass(frozen=True)
-class Config:
-    """The whole of bench.toml."""
-
-    db: str = "sqlite:///results.db"
-    device: str = "auto"
-    default_suite: str = "default"
-    train: TrainConfig = field(default_factory=TrainConfig)
-    stats: StatsConfig = field(default_factory=StatsConfig)
-    tasks: tuple[TaskConfig, ...] = ()
-    suites: tuple[SuiteConfig, ...] = ()
-    check: CheckConfig = field(default_factory=CheckConfig)
-    plugins: tuple[str, ...] = ()
-    source: str = "<defaults>"
-
-    def suite(self, name: str | None) -> SuiteConfig:
-        name = name or self.default_suite
-        for suite in self.suites:
-            if suite.name == name:
-                return suite
-        raise BenchError(f"unknown suite {name!r}{did_you_mean(name, [s.name for s in self.suites])}; "
-                         f"suites are defined as [suites.NAME] in {self.source}")
-
-    def task(self, name: str) -> TaskConfig:
-        for task in self.tasks:
-            if task.name == name:
-                return task
-        if Path(name).is_dir():
-            return TaskConfig(name=Path(name).name, kind="jsonl", path=name)
-        known = [t.name for t in self.tasks]
-        raise BenchError(f"unknown task {name!r}{did_you_mean(name, known)}; known tasks: {', '.join(known)} "
-                         "(or pass a folder holding train.jsonl and test.jsonl)")
-
-
-BUILTIN_TASKS = (
-    TaskConfig(name="email", kind="email", headline_metric="intent_recall_at_3"),
-    TaskConfig(name="sgd", kind="sgd", path="../shared/data/sgd", whitelist_size=300,
-               headline_metric="intent_recall_at_3"),
-)
 
 
 def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     """Build a flat dataclass from a TOML table, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise BenchError(f"{where} must be a table, got {data!r}; fix it in bench.toml")
     hints = get_type_hints(cls)
     names = [f.name for f in fields(cls)]
     values: dict[str, Any] = {}
@@ -169,6 +40,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
             raise BenchError(f"unknown key {key!r} in {where}{did_you_mean(key, names)}; "
                              f"allowed keys: {', '.join(names)}")
         values[key] = _coerce(value, hints[key], f"{where}.{key}")
+    check_ranges(cls, values, where)  # here, where the table's place in bench.toml is known
     return cls(**values)
 
 
@@ -191,7 +63,8 @@ def parse_strategy(item: Any, where: str) -> StrategySpec:
         for part in filter(None, rest.split(",")):
             key, eq, raw = part.partition("=")
             if not eq:
-                raise BenchError(f"bad strategy parameter {part!r} in {where}; write NAME:key=value,key=value")
+                raise BenchError(f"bad strategy parameter {part!r} in {item!r} ({where}); write "
+                                 "NAME:key=value,key=value")
             params[key.strip()] = _parse_scalar(raw.strip())
         return StrategySpec(name.strip(), tuple(sorted(params.items())))
     if isinstance(item, dict) and isinstance(item.get("name"), str):
@@ -225,6 +98,8 @@ def _check(data: dict[str, Any], where: str) -> CheckConfig:
 
 
 def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str) -> SuiteConfig:
+    if not isinstance(data, dict):
+        raise BenchError(f"{where} must be a table ([{where}]), got {data!r}; fix it in bench.toml")
     allowed = [f.name for f in fields(SuiteConfig) if f.name != "name"]
     for key in data:
         if key not in allowed:
@@ -252,7 +127,7 @@ def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str)
     return SuiteConfig(**values)
 
 
-TOP_KEYS = ("db", "device", "default_suite", "plugins", "train", "stats", "tasks", "suites", "check")
+TOP_KEYS = ("db", "device", "default_suite", "plugins", "train", "stats", "tasks", "suites", "check", "workers")
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -263,8 +138,15 @@ def load_config(path: str | Path | None = None) -> Config:
         if explicit:
             raise BenchError(f"config file {path} not found; pass an existing file to --config")
         return Config(tasks=BUILTIN_TASKS, suites=(SuiteConfig(name="default"),))
+    if path.is_dir():
+        raise BenchError(f"config {path} is a folder, not a file; pass a bench.toml file to --config")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise BenchError(f"cannot read config {path} ({exc.strerror or exc}); pass a readable file to --config") \
+            from None
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"{path}: invalid TOML ({exc}); fix the syntax") from None
     return config_from_dict(data, str(path))
@@ -278,12 +160,30 @@ def config_from_dict(data: dict[str, Any], source: str = "bench.toml") -> Config
     train = _build(TrainConfig, _table(data, "train", source), "train")
     tasks = {t.name: t for t in BUILTIN_TASKS}
     for name, table in _table(data, "tasks", source).items():
+        if not isinstance(table, dict):
+            raise BenchError(f"tasks.{name} must be a table ([tasks.{name}]), got {table!r}; fix it in bench.toml")
         base = dataclasses.asdict(tasks.get(name, TaskConfig(name=name)))
-        base.update(table if isinstance(table, dict) else {})
+        base.update(table)
         tasks[name] = _build(TaskConfig, base, f"tasks.{name}")
+        if tasks[name].kind != "email" and not tasks[name].path.strip():
+            raise BenchError(f"tasks.{name}.path is empty; set it to the folder holding the task's files in "
+                             "bench.toml")
     suites = tuple(_suite(name, table, train, f"suites.{name}")
                    for name, table in _table(data, "suites", source).items())
+    for suite in suites:
+        if suite.task not in tasks and not Path(suite.task).is_dir():
+            raise BenchError(f"suites.{suite.name}.task = {suite.task!r} names no task"
+                             f"{did_you_mean(suite.task, list(tasks))}; use one of {', '.join(tasks)}, define "
+                             f"[tasks.{suite.task}], or name a folder holding train.jsonl and test.jsonl")
     top: dict[str, Any] = {k: _coerce(data[k], str, k) for k in ("db", "device", "default_suite") if k in data}
+    if "device" in top and not DEVICE.fullmatch(top["device"]):
+        raise BenchError(f"device must be auto, cpu, cuda or cuda:N, got {top['device']!r}; fix it in bench.toml")
+    names = [s.name for s in suites or (SuiteConfig(name="default"),)]
+    if "default_suite" in top and top["default_suite"] not in names:
+        raise BenchError(f"default_suite = {top['default_suite']!r} names no suite"
+                         f"{did_you_mean(top['default_suite'], names)}; suites: {', '.join(names)} "
+                         "(defined as [suites.NAME]); fix it in bench.toml")
+    top["workers"] = _build(WorkersConfig, _table(data, "workers", source), "workers")
     if "plugins" in data:
         plugins = data["plugins"] if isinstance(data["plugins"], list) else [data["plugins"]]
         top["plugins"] = tuple(_coerce(p, str, "plugins") for p in plugins)

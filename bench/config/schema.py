@@ -1,0 +1,253 @@
+"""What bench.toml can say, as frozen dataclasses with their allowed ranges (read by bench/config/load.py)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bench.analysis.metrics import METRICS
+from bench.errors import BenchError
+from bench.validate import did_you_mean
+
+__all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "MAX_SEED", "PRECISIONS", "TASK_KINDS", "CheckConfig",
+           "CheckThresholds", "Config", "StatsConfig", "StrategySpec", "SuiteConfig", "TaskConfig", "TrainConfig",
+           "WorkersConfig", "check_ranges"]
+
+DEFAULT_CONFIG = "bench.toml"
+PRECISIONS = ("fp32", "bf16")
+TASK_KINDS = ("email", "jsonl", "sgd")
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+MAX_SEED = 2**31 - 1  # seeds are stored as 32-bit integers (PostgreSQL's INTEGER)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a bi-encoder is fine-tuned; every field is part of the settings fingerprint."""
+
+    batch_size: int = 32
+    epochs: float = 1.0
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_message_length: int = 64
+    max_reply_length: int = 32
+    scale: float = 20.0
+    symmetric_loss: bool = True
+    shared_towers: bool = True
+    dropout: bool = True
+    max_train_pairs: int = 0
+    train_fraction: float = 1.0
+    eval_batch_size: int = 256
+    curve_points: int = 8
+    dev_eval_pairs: int = 300
+    precision: str = "fp32"
+    unpad: bool = True  # layers run on real tokens only (bench/model/packed.py); false: padded batches, as HF does
+    fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
+
+    def __post_init__(self) -> None:
+        check_ranges(type(self), _values(self), "train")
+
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """How comparisons are made: intervals, bootstrap and the non-inferiority margin."""
+
+    confidence: float = 0.95
+    bootstrap_samples: int = 2000
+    bootstrap_seed: int = 0
+    margin: float = 0.01
+    target_fraction: float = 0.99
+
+    def __post_init__(self) -> None:
+        check_ranges(type(self), _values(self), "stats")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """A named task: the built-in `email`, the real-data `sgd`, or a folder of jsonl files."""
+
+    name: str
+    kind: str = "jsonl"
+    path: str = ""
+    whitelist_size: int = 0
+    headline_metric: str = ""
+    dev_fraction: float = 0.05
+
+    def __post_init__(self) -> None:
+        check_ranges(type(self), _values(self), f"tasks.{self.name}")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One strategy variant in a suite: a registered name plus its parameters."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        if not self.params:
+            return self.name
+        return self.name + "(" + ", ".join(f"{k}={v}" for k, v in self.params) + ")"
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """A set of runs compared together: strategies x models x data fractions x seeds on one task."""
+
+    name: str
+    task: str = "email"
+    models: tuple[str, ...] = ("all-MiniLM-L6-v2",)
+    strategies: tuple[StrategySpec, ...] = (StrategySpec("zero-shot"), StrategySpec("baseline"))
+    seeds: tuple[int, ...] = (0, 1, 2)
+    train_fractions: tuple[float, ...] = (1.0,)
+    baseline: str = "baseline"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    check: CheckConfig | None = None
+
+    def __post_init__(self) -> None:
+        where = f"suites.{self.name}"
+        for key in ("models", "strategies", "seeds", "train_fractions"):
+            if not getattr(self, key):
+                raise BenchError(f"{where}.{key} is empty; list at least one")
+        if not all(model.strip() for model in self.models):
+            raise BenchError(f"{where}.models has an empty name; name a model (e.g. all-MiniLM-L6-v2) or a "
+                             "model folder; fix it in bench.toml")
+        for seed in self.seeds:
+            if not 0 <= seed <= MAX_SEED:
+                raise BenchError(f"{where}.seeds must be whole numbers from 0 to {MAX_SEED}, got {seed}; "
+                                 "fix it in bench.toml")
+        for fraction in self.train_fractions:
+            if not (math.isfinite(fraction) and 0 < fraction <= 1):
+                raise BenchError(f"{where}.train_fractions must lie in (0, 1], got {fraction}; fix it in bench.toml")
+
+
+@dataclass(frozen=True)
+class CheckThresholds:
+    """Regression gate limits; None means the check is off."""
+
+    min_time_reduction: float | None = None
+    max_relevance_loss: float | None = None
+    max_slowdown: float | None = None
+    max_metric_drop: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    defaults: CheckThresholds = field(default_factory=CheckThresholds)
+    strategies: tuple[tuple[str, CheckThresholds], ...] = ()
+
+
+
+@dataclass(frozen=True)
+class WorkersConfig:
+    """How runs show they are alive, and when a silent one counts as abandoned (its cell is then run again)."""
+
+    heartbeat_seconds: float = 15.0  # a running run refreshes its heartbeat this often (off the training thread)
+    stale_after_seconds: float = 120.0  # a running run silent this long is abandoned, wherever it ran
+    poll_seconds: float = 5.0  # `bench run --worker` looks for cells to take over this often
+
+    def __post_init__(self) -> None:
+        for name in ("heartbeat_seconds", "stale_after_seconds", "poll_seconds"):
+            if not getattr(self, name) > 0:
+                raise BenchError(f"workers.{name} must be > 0, got {getattr(self, name)}; fix it in bench.toml")
+        if self.stale_after_seconds <= 2 * self.heartbeat_seconds:
+            raise BenchError(f"workers.stale_after_seconds ({self.stale_after_seconds:g}) must be more than twice "
+                             f"heartbeat_seconds ({self.heartbeat_seconds:g}), or live runs look abandoned; fix "
+                             "it in bench.toml")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole of bench.toml."""
+
+    db: str = "sqlite:///results.db"
+    device: str = "auto"
+    default_suite: str = "default"
+    train: TrainConfig = field(default_factory=TrainConfig)
+    stats: StatsConfig = field(default_factory=StatsConfig)
+    tasks: tuple[TaskConfig, ...] = ()
+    suites: tuple[SuiteConfig, ...] = ()
+    check: CheckConfig = field(default_factory=CheckConfig)
+    plugins: tuple[str, ...] = ()
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
+    source: str = "<defaults>"
+
+    def suite(self, name: str | None) -> SuiteConfig:
+        name = name or self.default_suite
+        for suite in self.suites:
+            if suite.name == name:
+                return suite
+        raise BenchError(f"unknown suite {name!r}{did_you_mean(name, [s.name for s in self.suites])}; "
+                         f"suites are defined as [suites.NAME] in {self.source}")
+
+    def task(self, name: str) -> TaskConfig:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        if Path(name).is_dir():
+            return TaskConfig(name=Path(name).name, kind="jsonl", path=name)
+        known = [t.name for t in self.tasks]
+        raise BenchError(f"unknown task {name!r}{did_you_mean(name, known)}; known tasks: {', '.join(known)} "
+                         "(or pass a folder holding train.jsonl and test.jsonl)")
+
+
+Rule = tuple[Callable[[Any], bool], str]
+RANGES: dict[str, dict[str, Rule]] = {
+    "TrainConfig": {
+        "batch_size": (lambda v: v >= 2, "at least 2 (in-batch negatives)"),
+        "epochs": (lambda v: v > 0, "> 0"),
+        "learning_rate": (lambda v: v > 0, "> 0"),
+        "weight_decay": (lambda v: v >= 0, ">= 0"),
+        "warmup_ratio": (lambda v: 0 <= v < 1, "in [0, 1) (a share of the training steps)"),
+        "max_message_length": (lambda v: v >= 1, "at least 1 (tokens)"),
+        "max_reply_length": (lambda v: v >= 1, "at least 1 (tokens)"),
+        "scale": (lambda v: v > 0, "> 0 (the similarity scale of the loss)"),
+        "max_train_pairs": (lambda v: v >= 0, ">= 0 (0 = all pairs)"),
+        "train_fraction": (lambda v: 0 < v <= 1, "in (0, 1]"),
+        "eval_batch_size": (lambda v: v >= 1, "at least 1"),
+        "curve_points": (lambda v: v >= 1, "at least 1 (dev evaluations during training)"),
+        "dev_eval_pairs": (lambda v: v >= 0, ">= 0 (0 = the whole dev split)"),
+        "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+    },
+    "StatsConfig": {
+        "confidence": (lambda v: 0 < v < 1, "in (0, 1), e.g. 0.95"),
+        "bootstrap_samples": (lambda v: v >= 1, "at least 1"),
+        "bootstrap_seed": (lambda v: v >= 0, ">= 0"),
+        "margin": (lambda v: v >= 0, ">= 0 (absolute metric units)"),
+        "target_fraction": (lambda v: 0 < v <= 1, "in (0, 1] (a share of the baseline's final dev headline)"),
+    },
+    "TaskConfig": {
+        "kind": (lambda v: v in TASK_KINDS, f"one of {', '.join(TASK_KINDS)}"),
+        "whitelist_size": (lambda v: v >= 0, ">= 0 (0 = every distinct train reply)"),
+        "headline_metric": (lambda v: v in ("", *METRICS), f"one of {', '.join(METRICS)}"),
+        "dev_fraction": (lambda v: 0 < v < 1, "in (0, 1) (the share of train held out for the dev curve)"),
+    },
+}
+
+
+def check_ranges(cls: type, values: dict[str, Any], where: str) -> None:
+    """Every float in `values` finite and every value with a rule in RANGES within it; else a BenchError naming
+    `where`.key, the value and the allowed range."""
+    rules = RANGES.get(cls.__name__, {})
+    for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BenchError(f"{where}.{key} must be a finite number, got {value}; fix it in bench.toml")
+        if key in rules and not rules[key][0](value):
+            raise BenchError(f"{where}.{key} must be {rules[key][1]}, got {value!r}; fix it in bench.toml")
+
+
+def _values(obj: Any) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
+BUILTIN_TASKS = (
+    TaskConfig(name="email", kind="email", headline_metric="intent_recall_at_3"),
+    TaskConfig(name="sgd", kind="sgd", path="../shared/data/sgd", whitelist_size=300,
+               headline_metric="intent_recall_at_3"),
+)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the results database: one revision per schema change, applied by `bench db upgrade`."""

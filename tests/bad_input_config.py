@@ -1,0 +1,250 @@
+"""The generated bad configs for tests/test_bad_input.py: each case's folder (`Env`), the valid base config, the
+TOML writer that turns a mutated copy of it into a file, the `Case` record and the config cases (wrong types, unknown
+keys, out-of-range values, broken TOML).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
+
+from bench.config import CheckThresholds, StatsConfig, TaskConfig, TrainConfig
+
+TINY = "tiny-bert:layers=2,hidden=32,heads=2"
+NAN, INF = math.nan, math.inf
+DELETE = object()
+
+
+# --------------------------------------------------------------------------------------------------- environment
+
+
+@dataclass(frozen=True)
+class Env:
+    """One case's folder: a tiny task, a valid bench.toml pointing at it and a valid (empty) results database."""
+
+    tmp: Path
+    pg_url: str = ""
+
+    @property
+    def task(self) -> Path:
+        return self.tmp / "task"
+
+    @property
+    def valid_db(self) -> Path:
+        return self.tmp / "valid.db"
+
+    @property
+    def valid_url(self) -> str:
+        return f"sqlite:///{self.valid_db}"
+
+    def path(self, name: str) -> str:
+        return str(self.tmp / name)
+
+
+def base_config(env: Env) -> dict:
+    return {
+        "db": env.valid_url, "device": "cpu", "default_suite": "s",
+        "train": {"batch_size": 8, "max_train_pairs": 16, "curve_points": 1, "dev_eval_pairs": 8,
+                  "eval_batch_size": 64},
+        "stats": {"bootstrap_samples": 50},
+        "tasks": {"tiny": {"path": str(env.task)}},
+        "suites": {"s": {"task": "tiny", "models": [TINY], "seeds": [0], "strategies": ["zero-shot", "baseline"],
+                         "train": {"epochs": 1.0}, "check": {"max_relevance_loss": 0.5}}},
+        "check": {"min_time_reduction": 0.0},
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------- TOML
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(value)
+
+
+def toml_text(doc: dict, prefix: tuple[str, ...] = ()) -> str:
+    """A dict as TOML: scalars, lists and inline tables under a [header], nested dicts as sub-tables."""
+    scalars = {k: v for k, v in doc.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in doc.items() if isinstance(v, dict)}
+    lines = ["[" + ".".join(map(_key, prefix)) + "]"] if prefix and (scalars or not tables) else []
+    lines += [f"{_key(k)} = {_value(v)}" for k, v in scalars.items()]
+    lines += [toml_text(v, (*prefix, k)) for k, v in tables.items()]
+    return "\n".join(lines) + "\n"
+
+
+def mutated(doc: dict, dotted: str, value: Any) -> dict:
+    doc = json.loads(json.dumps(doc))  # a deep copy (the base holds only JSON types)
+    *parents, last = dotted.split(".")
+    table = doc
+    for key in parents:
+        table = table.setdefault(key, {})
+    if value is DELETE:
+        table.pop(last, None)
+    else:
+        table[last] = value
+    return doc
+
+
+# --------------------------------------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    build: Callable[[Env], list[str]]  # prepares the case's files in env.tmp and returns the command line
+    fragment: str = ""  # text the error line must contain (what is wrong)
+    needs_pg: bool = False
+
+
+def _config_case(case_id: str, edits: list[tuple[str, Any]], fragment: str, command: tuple[str, ...] = ("run",),
+                 base: Callable[[Env], dict] = base_config) -> Case:
+    def build(env: Env) -> list[str]:
+        doc = base(env)
+        for dotted, value in edits:
+            doc = mutated(doc, dotted, value)
+        (env.tmp / "bad.toml").write_text(toml_text(doc))
+        return ["--config", env.path("bad.toml"), *command, *(["--quiet"] if command[0] == "run" else [])]
+
+    return Case(case_id, build, fragment)
+
+
+def _raw_config_case(case_id: str, content: str | bytes, fragment: str, command: str) -> Case:
+    def build(env: Env) -> list[str]:
+        path = env.tmp / "bad.toml"
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        return ["--config", str(path), command]
+
+    return Case(case_id, build, fragment)
+
+
+# A wrong value for each kind of field, and extra wrong values tried on the first field of each kind.
+WRONG = {int: ["3", 2.5, True], float: ["fast", True, [1.0]], bool: ["yes", 1], str: [5, ["x"]]}
+
+
+def _wrong_type_cases() -> list[Case]:
+    cases = []
+    tables = [("train", TrainConfig), ("suites.s.train", TrainConfig), ("stats", StatsConfig),
+              ("tasks.tiny", TaskConfig), ("check", CheckThresholds), ("suites.s.check", CheckThresholds)]
+    for where, cls in tables:
+        seen: set = set()
+        hints = get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name == "name":
+                continue
+            kind = next(t for t in (bool, int, float, str) if t is hints[f.name] or t in get_args(hints[f.name]))
+            first = kind not in seen
+            seen.add(kind)
+            if where == "suites.s.train" and not first:  # a suite's train table: one field of each kind
+                continue
+            values = WRONG[kind] if first and where == "train" else WRONG[kind][:1]
+            for i, value in enumerate(values):
+                cases.append(_config_case(f"type-{where}.{f.name}-{i}", [(f"{where}.{f.name}", value)],
+                                          f"{where}.{f.name}"))
+    for dotted, value in [("suites.s.task", 5), ("suites.s.models", [5]), ("suites.s.models", 5),
+                          ("suites.s.seeds", ["a"]), ("suites.s.seeds", [1.5]), ("suites.s.train_fractions", ["x"]),
+                          ("suites.s.strategies", 5), ("suites.s.strategies", "baseline"),
+                          ("suites.s.strategies", [5]), ("suites.s.strategies", [{"count": 2}]),
+                          ("suites.s.baseline", 5), ("suites.s.train", 5), ("suites.s.check", 5),
+                          ("suites.s", 5), ("tasks.tiny", 5), ("check.strategies", 5),
+                          ("check.strategies.baseline", 5), ("suites.s.check.strategies.baseline", "x"),
+                          ("db", 5), ("device", 5), ("default_suite", 5), ("plugins", 5), ("plugins", [5]),
+                          ("train", 5), ("stats", 5), ("tasks", 5), ("suites", 5), ("check", 5)]:
+        cases.append(_config_case(f"type-{dotted}={_value(value)}", [(dotted, value)], dotted.split(".")[-1]))
+    return cases
+
+
+UNKNOWN_KEYS = ["dbb", "train.epoch", "train.learningrate", "stats.confidance", "suites.s.seed", "suites.s.train.lr",
+                "suites.s.checks", "tasks.tiny.paht", "check.min_time", "suites.s.check.max_loss",
+                "check.strategies.baseline.max_loss", "suites.s.check.strategies.baseline.min_time"]
+
+OUT_OF_RANGE: list[tuple[str, Any]] = [
+    ("train.epochs", 0.0), ("train.epochs", -1.0), ("train.epochs", NAN), ("train.epochs", INF),
+    ("train.learning_rate", 0.0), ("train.learning_rate", -1e-4), ("train.learning_rate", INF),
+    ("train.batch_size", 1), ("train.batch_size", 0), ("train.batch_size", -8),
+    ("train.eval_batch_size", 0), ("train.eval_batch_size", -1), ("train.curve_points", 0),
+    ("train.curve_points", -2), ("train.dev_eval_pairs", -1), ("train.max_train_pairs", -1),
+    ("train.warmup_ratio", -0.1), ("train.warmup_ratio", 1.0), ("train.warmup_ratio", NAN),
+    ("train.scale", 0.0), ("train.scale", -20.0), ("train.weight_decay", -0.01), ("train.weight_decay", NAN),
+    ("train.max_message_length", 0), ("train.max_reply_length", -1), ("train.train_fraction", 0.0),
+    ("train.train_fraction", 1.5), ("train.precision", "fp16"),
+    ("suites.s.train.epochs", -1.0), ("suites.s.train.learning_rate", 0.0), ("suites.s.train.batch_size", 1),
+    ("suites.s.train.warmup_ratio", 2.0), ("suites.s.train.curve_points", 0), ("suites.s.train.dev_eval_pairs", -5),
+    ("stats.confidence", 0.0), ("stats.confidence", 1.0), ("stats.confidence", 95.0), ("stats.confidence", -0.5),
+    ("stats.confidence", NAN), ("stats.bootstrap_samples", 0), ("stats.bootstrap_samples", -100),
+    ("stats.bootstrap_seed", -1), ("stats.margin", -0.01), ("stats.margin", NAN), ("stats.target_fraction", 0.0),
+    ("stats.target_fraction", 1.01),
+    ("tasks.tiny.dev_fraction", 0.0), ("tasks.tiny.dev_fraction", 1.0), ("tasks.tiny.dev_fraction", -0.1),
+    ("tasks.tiny.whitelist_size", -1), ("tasks.tiny.headline_metric", "accuracy"), ("tasks.tiny.kind", "csv"),
+    ("tasks.tiny.path", ""),
+    ("suites.s.seeds", [-1]), ("suites.s.seeds", [0, -3]), ("suites.s.train_fractions", [0.0]),
+    ("suites.s.train_fractions", [1.5]), ("suites.s.train_fractions", [-0.5]), ("suites.s.train_fractions", [NAN]),
+    ("suites.s.task", "no-such-task"), ("suites.s.baseline", "no-such-strategy"), ("suites.s.models", [""]),
+    ("suites.s.strategies", ["no-such-strategy"]), ("suites.s.strategies", [{"name": "layer-drop", "cnt": 1}]),
+    ("device", "tpu"), ("device", "cuda"), ("default_suite", "no-such-suite"),
+    ("plugins", ["no_such_plugin_module"]), ("db", "nonsense"),
+]
+
+# Limits of the regression gate, checked by `check` (the command that reads them).
+CHECK_OUT_OF_RANGE: list[tuple[str, Any]] = [
+    ("check.max_relevance_loss", -0.1), ("check.max_slowdown", 1.0), ("check.min_time_reduction", NAN),
+    ("suites.s.check.min_time_reduction", 1.5), ("suites.s.check.max_metric_drop", 2.0),
+    ("suites.s.check.strategies.no-such-strategy", {"min_time_reduction": 0.1}),
+]
+
+TOML_SYNTAX = {
+    "unclosed-header": "[train\nepochs = 1.0\n", "no-value": "db = \n", "unclosed-string": "db = 'x\n",
+    "duplicate-key": "[train]\nepochs = 1.0\nepochs = 2.0\n", "duplicate-table": "[train]\n[train]\n",
+    "no-key": "= 1\n", "unclosed-list": "[suites.s]\nseeds = [1, 2\n",
+    "inline-trailing-comma": "[suites.s]\nstrategies = [{name = 'baseline',}]\n",
+    "bare-word": "device = cpu\n", "nul-in-string": 'db = "a\x00b"\n',
+}
+
+
+def config_cases() -> list[Case]:
+    cases = _wrong_type_cases()
+    cases += [_config_case(f"unknown-key-{dotted}", [(dotted, 1)], f"'{dotted.split('.')[-1]}'")
+              for dotted in UNKNOWN_KEYS]
+    cases += [_config_case(f"range-{dotted}={_value(value)}", [(dotted, value)],
+                           dotted.split(".")[-1] if dotted != "suites.s.strategies" else "")
+              for dotted, value in OUT_OF_RANGE]
+    cases += [_config_case(f"check-range-{dotted}={_value(value)}", [(dotted, value)], dotted.split(".")[-1],
+                           ("check",)) for dotted, value in CHECK_OUT_OF_RANGE]
+    cases += [_config_case(f"empty-list-{key}", [(f"suites.s.{key}", [])], key)
+              for key in ("models", "seeds", "strategies", "train_fractions")]
+    for name, text in TOML_SYNTAX.items():
+        cases += [_raw_config_case(f"toml-{name}-{command}", text, "bad.toml", command)
+                  for command in ("run", "list", "report")]
+    cases += [_raw_config_case(f"toml-undecodable-{command}", b'db = "caf\xe9"\n\xff\xfe', "bad.toml", command)
+              for command in ("run", "list")]
+    cases += [_raw_config_case("toml-utf16", 'db = "x"\n'.encode("utf-16"), "bad.toml", "list")]
+
+    def config_is_folder(env: Env) -> list[str]:
+        (env.tmp / "conf.d").mkdir()
+        return ["--config", env.path("conf.d"), "list"]
+
+    cases += [Case("config-is-a-folder", config_is_folder, "conf.d"),
+              Case("config-missing", lambda env: ["--config", env.path("nope.toml"), "list"], "nope.toml")]
+    return cases

@@ -1,0 +1,162 @@
+"""Nothing lost: a run killed with kill -9 is seen as abandoned, and rerunning the suite skips what is done and
+gives the same leaderboard as an uninterrupted suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.config import config_from_dict
+from bench.results import liveness
+from bench.results.store import Store
+from bench.training.runner import run_suite
+from tests.conftest import ROOT, write_task
+
+TINY = "tiny-bert:layers=2,hidden=32,heads=2"
+RELEVANCE = ("mrr", "recall_at_1", "recall_at_3", "recall_at_5", "intent_recall_at_1", "intent_recall_at_3")
+
+
+def suite_toml(task: Path, seeds: int = 2, epochs: float = 2.0) -> str:
+    return (f'[suites.t]\ntask = "{task}"\nmodels = ["{TINY}"]\nseeds = {list(range(seeds))}\n'
+            'strategies = ["baseline", "layer-drop:count=1", "layer-freeze:count=1"]\n'
+            f"train = {{ batch_size = 16, epochs = {epochs}, curve_points = 2, dev_eval_pairs = 20 }}\n"
+            "[workers]\nheartbeat_seconds = 0.5\nstale_after_seconds = 30\npoll_seconds = 0.5\n")
+
+
+def bench(config: Path, *args: str, **popen) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "bench", "--config", str(config), *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def rows(db: Path, query: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db, timeout=30) as conn:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
+        return conn.execute(query).fetchall() if "runs" in tables else []
+
+
+def wait_for(condition, timeout: float = 240.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def leaderboard_relevance(config: Path, db: Path) -> dict:
+    process = bench(config, "report", "--suite", "t", "--db", f"sqlite:///{db}", "--format", "json")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return {row["strategy"]: {key: row[key] for key in row if key.split("_ci")[0].split("_delta")[0] in RELEVANCE
+                              or key in ("verdict", "seeds")} for row in json.loads(out)}
+
+
+def test_kill_9_mid_suite_then_resume_gives_the_uninterrupted_leaderboard(tmp_path):
+    config = tmp_path / "bench.toml"
+    config.write_text(suite_toml(write_task(tmp_path / "task")))
+    killed, whole = tmp_path / "killed.db", tmp_path / "whole.db"
+    run = ("run", "--suite", "t", "--quiet")
+
+    victim = bench(config, *run, "--db", f"sqlite:///{killed}")
+    wait_for(lambda: len(rows(killed, "select id from runs where status = 'completed'")) >= 2
+             and rows(killed, "select id from runs where status = 'running'"), what="2 runs done and one running")
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=60)
+    done = len(rows(killed, "select id from runs where status = 'completed'"))
+    assert rows(killed, "select status from runs where status = 'running'") == [("running",)]
+
+    report = bench(config, "report", "--suite", "t", "--db", f"sqlite:///{killed}")
+    out, _ = report.communicate(timeout=300)
+    assert "abandoned run" in out  # its process is gone: never shown as running for ever
+
+    resumed = bench(config, *run, "--db", f"sqlite:///{killed}")
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert f"{done} of 6 cells already done; running {6 - done}" in err
+    statuses = rows(killed, "select status, count(*) from runs group by status")
+    assert dict(statuses) == {"completed": 6, "abandoned": 1}
+    per_cell = rows(killed, "select config_hash, count(*) from runs where status = 'completed' group by config_hash")
+    assert len(per_cell) == 6 and {count for _, count in per_cell} == {1}
+
+    uninterrupted = bench(config, *run, "--db", f"sqlite:///{whole}")
+    _, err = uninterrupted.communicate(timeout=600)
+    assert uninterrupted.returncode == 0, err
+    assert leaderboard_relevance(config, killed) == leaderboard_relevance(config, whole)
+
+
+@pytest.fixture
+def small_suite(tmp_path):
+    config = config_from_dict({"suites": {"t": {
+        "task": str(write_task(tmp_path / "task", train=64, test=20, dev=10)), "models": [TINY], "seeds": [0],
+        "strategies": ["baseline", "layer-drop:count=1"], "train": {"batch_size": 16, "curve_points": 1}}}})
+    return config, Store(f"sqlite:///{tmp_path}/r.db")
+
+
+def test_a_rerun_skips_done_cells_and_rerun_flag_runs_them_again(small_suite):
+    config, store = small_suite
+    said: list[str] = []
+    assert len(run_suite(config, config.suite("t"), store, show_progress=False, announce=said.append)) == 2
+    assert run_suite(config, config.suite("t"), store, show_progress=False, announce=said.append) == []
+    assert "2 of 2 cells already done; running 0" in said[-1]
+    assert len(run_suite(config, config.suite("t"), store, show_progress=False, rerun=True)) == 2
+    assert len(store.runs()) == 4
+
+
+def test_a_run_whose_process_is_gone_or_silent_is_abandoned_and_its_cell_is_free(small_suite):
+    config, store = small_suite
+    run_suite(config, config.suite("t"), store, show_progress=False)
+    template = store.runs()[0]
+    identity = _identity_of(template)
+    live = store.start_run(identity)  # this process: alive, fresh heartbeat
+    limit = timedelta(seconds=60)
+    assert [state for run, state in store.unfinished(limit) if run.id == live] == ["running"]
+    assert store.claim(identity, limit, rerun=True) is None  # a live run holds the cell
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    _set(store, live, pid=int(dead.stdout))  # same host, process gone
+    assert [state for run, state in store.unfinished(limit) if run.id == live] == ["abandoned"]
+    taken = store.claim(identity, limit, rerun=True)
+    assert taken is not None and {r.id: r.status for r in store.runs(status=None)}[live] == "abandoned"
+    _set(store, taken, heartbeat_at=datetime(2020, 1, 1))  # alive process, but silent for years
+    assert [state for run, state in store.unfinished(limit) if run.id == taken] == ["abandoned"]
+
+
+def test_heartbeat_beats_until_stopped():
+    beats: list[float] = []
+    with liveness.Heartbeat(lambda: beats.append(time.monotonic()), interval=0.05):
+        time.sleep(0.4)
+    count = len(beats)
+    time.sleep(0.15)
+    assert 3 <= count == len(beats)
+
+
+def test_process_alive():
+    assert liveness.process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not liveness.process_alive(child.pid)
+
+
+def _identity_of(run):
+    from bench.results.identity import RunIdentity
+
+    return RunIdentity(**{name: getattr(run, name) for name in RunIdentity.__dataclass_fields__})
+
+
+def _set(store: Store, run_id: str, **values) -> None:
+    from sqlalchemy import update
+
+    from bench.results.models import Run
+
+    with store.session(write=True) as session:
+        session.execute(update(Run).where(Run.id == run_id).values(**values))
