@@ -223,6 +223,8 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
             time.sleep(config.workers.poll_seconds)
             states = store.cell_states(suite.name, stale_after)
             held = attempt([c for c in held if "completed" not in states.get(c.cell, ())])
+        states = store.cell_states(suite.name, stale_after)
+        held = [c for c in held if "completed" not in states.get(c.cell, ())]  # others may have finished them
         if held and announce:
             announce(f"{len(held)} cells are being run by other processes; not waiting for them "
                      "(`bench run --worker` waits, and takes over a cell whose process dies)")
