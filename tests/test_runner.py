@@ -152,3 +152,19 @@ def test_data_fractions_are_grouped_with_their_own_baseline(tmp_path):
                   for f in (0.5, 1.0))
     assert half.train_pairs == 120 and full.train_pairs == 240 and half.test_pairs == full.test_pairs
     assert cells[(0.5, "baseline")].time_reduction == 0 and cells[(1.0, "baseline")].time_reduction == 0
+
+
+def test_a_strategy_that_does_not_train_is_evaluated_once_per_model_and_fraction(suite_db, tmp_path):
+    config, store, task_dir = suite_db
+    zero = {run.seed: run for run in store.runs(strategy="zero-shot")}
+    assert sorted(zero) == [0, 1]
+    first, second = zero[0], zero[1]
+    assert second.environment["evaluation_of"] == first.id and second.eval_seconds == 0.0
+    assert "evaluation_of" not in first.environment and first.eval_seconds > 0
+    alone = Store(f"sqlite:///{tmp_path}/alone.db")  # seed 1 on its own: evaluated, not reused
+    single = suite_config(task_dir, seeds=(1,), strategies=["zero-shot"])
+    run_suite(single, single.suite("t"), alone, show_progress=False)
+    (own,) = alone.runs()
+    assert "evaluation_of" not in own.environment and own.eval_seconds > 0
+    assert own.metrics() == second.metrics() == first.metrics()
+    assert all((alone.ranks([own.id])[own.id][i] == store.ranks([second.id])[second.id][i]).all() for i in (0, 1))

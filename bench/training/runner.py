@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
@@ -42,6 +43,9 @@ class SuiteContext:
     env: dict
     show_progress: bool = False
     workers: WorkersConfig = WorkersConfig()
+    untrained: dict[tuple[str, float, str], tuple[str, Measurement]] = field(default_factory=dict)
+    """(model, data fraction, strategy) -> (run id, measurement) of a strategy that does not train: its model is
+    the same for every seed, so it is evaluated once and its other seeds' runs store that evaluation."""
 
     @property
     def train(self) -> TrainConfig:
@@ -252,15 +256,23 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     (or it is done, unless `rerun`). The run is stored as failed if anything goes wrong."""
     cfg, spec, strategy, store = context.train, built.spec, built.strategy, context.store
     model = build_model(inputs.loaded, cfg, strategy, seed, context.device)
+    evaluated = None if strategy.trains else context.untrained.get((inputs.loaded.name, inputs.data.fraction,
+                                                                     spec.label))
+    environment = {**context.env, "evaluation_of": evaluated[0]} if evaluated else context.env
     identity = RunIdentity.of(suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
-                              fraction=inputs.data.fraction, hardware=context.hardware, environment=context.env,
+                              fraction=inputs.data.fraction, hardware=context.hardware, environment=environment,
                               model=model)
     run_id = store.claim(identity, timedelta(seconds=context.workers.stale_after_seconds), rerun=rerun)
     if run_id is None:
         return None
     try:
-        with Heartbeat(lambda: store.heartbeat(run_id), context.workers.heartbeat_seconds):
-            measured = measure(context, model, inputs.data, built, seed)
+        if evaluated:  # the same untrained model as that run's: its ranks, not a second evaluation
+            measured = dataclasses.replace(evaluated[1], eval_seconds=0.0)
+        else:
+            with Heartbeat(lambda: store.heartbeat(run_id), context.workers.heartbeat_seconds):
+                measured = measure(context, model, inputs.data, built, seed)
+            if not strategy.trains:
+                context.untrained[(inputs.loaded.name, inputs.data.fraction, spec.label)] = (run_id, measured)
         ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens) if strategy.trains else None
         store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal}, measured.curve,
                            measured.ranks, measured.intent_ranks, measured.step_seconds)
