@@ -1,4 +1,4 @@
-"""Command line: `python -m bench run | list | report | data | dashboard | check | export`."""
+"""Command line: `python -m bench run | list | report | data | dashboard | check | export | db`."""
 
 from __future__ import annotations
 
@@ -127,6 +127,12 @@ def build_parser() -> Parser:
     database = commands.add_parser("db", help="manage the results database")
     db_commands = database.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_commands.add_parser("upgrade", parents=[config, db], help="bring a database made by an older bench forward")
+    copy = db_commands.add_parser("copy", parents=[config], help="copy finished runs into another database "
+                                  "(those already there are skipped)")
+    copy.add_argument("--from", dest="source", type=database_url, required=True, metavar="URL",
+                      help="database to copy from (only read)")
+    copy.add_argument("--to", dest="target", type=database_url, required=True, metavar="URL",
+                      help="database to copy into (created if new)")
 
     export = commands.add_parser("export", parents=[config, db, suite], help="write the leaderboard to a file")
     export.add_argument("--format", choices=["json", "csv"], default="json")
@@ -306,6 +312,11 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
 def cmd_db(config: Config, args: argparse.Namespace) -> int:
     from bench.results.store import upgrade
 
+    if args.db_command == "copy":
+        from bench.results.transfer import copy
+
+        print(copy(args.source, args.target).summary())
+        return 0
     url = args.db or config.db
     before, after = upgrade(url)
     print(f"{url}: schema revision {before} -> {after}" if before != after else f"{url}: already at {after}")

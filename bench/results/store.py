@@ -95,12 +95,22 @@ def _create_engine(url: str, read_only: bool):
             if path is not None and not path.parent.exists():
                 raise BenchError(f"cannot create database {path}: folder {path.parent} does not exist; "
                                  "pass --db with a writable location")
-            engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS} if path is not None else {})
+            engine = create_engine(url, connect_args=_connect_args(url, path, read_only))
     except (ArgumentError, ValueError) as exc:
         raise BenchError(f"bad database URL {url!r} ({exc}); use e.g. sqlite:///results.db") from None
     except ImportError as exc:
         raise BenchError(f"database driver for {url!r} is not installed ({exc}); install it") from None
     return engine
+
+
+def _connect_args(url: str, path: Path | None, read_only: bool) -> dict:
+    """SQLite: wait for locks. PostgreSQL read-only (the dashboard, report, check, export): every transaction is
+    READ ONLY on the server, so a reader can never write, as with SQLite's mode=ro."""
+    if path is not None:
+        return {"timeout": BUSY_SECONDS}
+    if read_only and make_url(url).get_backend_name() == "postgresql":
+        return {"options": "-c default_transaction_read_only=on"}
+    return {}
 
 
 def _listening(engine):
@@ -193,6 +203,8 @@ class Store:
     def session(self, write: bool = False) -> Iterator[Session]:
         """Commit on success, roll back on any error; database errors become one-line user errors. A `write`
         session takes SQLite's write lock when it begins (BEGIN IMMEDIATE)."""
+        if write and self.read_only:
+            raise BenchError(f"database {self.url} was opened read-only; nothing can be written through it")
         session = (self._writes if write else self._sessions)()
         try:
             yield session
