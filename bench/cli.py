@@ -18,8 +18,9 @@ class Parser(argparse.ArgumentParser):
     """Usage errors become one-line BenchErrors (exit 2) instead of argparse's two-line message."""
 
     def error(self, message: str):
-        raise BenchError(f"{message}; see `python -m bench {self.prog.split()[-1]} --help`"
-                         if " " in self.prog else f"{message}; see `python -m bench --help`")
+        command = " ".join(self.prog.split()[1:])  # `db copy`, not just `copy`
+        raise BenchError(f"{message}; see `python -m bench {command} --help`" if command
+                         else f"{message}; see `python -m bench --help`")
 
 
 def positive_int(text: str) -> int:
