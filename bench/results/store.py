@@ -9,28 +9,24 @@ its cell is free again.
 from __future__ import annotations
 
 import os
-import sqlite3
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import create_engine, event, inspect, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SAWarning, SQLAlchemyError
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.errors import BenchError
 from bench.results import liveness, migrate
+from bench.results.engine import engine_for, sqlite_path, use_wal
 from bench.results.identity import Cell, RunIdentity
 from bench.results.models import Base, CurvePoint, Meta, QueryRanks, Run, StepTimes
 
 SCHEMA_VERSION = 3  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
-BUSY_SECONDS = 60  # SQLite: a writer waits this long for another writer's lock instead of failing
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 
 
@@ -38,97 +34,15 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
-def _sqlite_connect(connection) -> None:
-    """pysqlite's own transaction handling is off, so bench's BEGIN (below) is the one that counts."""
-    connection.isolation_level = None
-    connection.execute("PRAGMA foreign_keys=ON")
-
-
-def _use_wal(engine) -> None:
-    """Put a SQLite file bench made (or upgraded) in write-ahead-log mode, for good: readers (the dashboard) never
-    block writers, nor the reverse. Outside any transaction, as SQLite requires."""
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as connection:
-        try:
-            connection.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:  # busy with another process's start: it stays correct, just less concurrent
-            pass
-
-
-def _sqlite_begin(connection) -> None:
-    """BEGIN IMMEDIATE for writes takes the write lock up front: two writers queue on the busy timeout instead of
-    deadlocking when both try to upgrade a read lock; reads begin deferred and never block."""
-    immediate = connection.get_execution_options().get("immediate", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _engine(url: str, read_only: bool, hooks: bool = True):
-    """An engine for `url` (SQLite read-only through mode=ro); a bad URL (one the driver would half-ignore, e.g.
-    ?foo=bar, included) or a missing driver is a user error."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", SAWarning)
-            engine = _create_engine(url, read_only)
-            return _listening(engine) if hooks else engine
-    except SAWarning as exc:
-        reason = str(exc).split(" (Background on this")[0]
-        raise BenchError(f"bad database URL {url!r} ({reason}); use e.g. sqlite:///results.db") from None
-
-
-def _create_engine(url: str, read_only: bool):
-    try:
-        path = _sqlite_path(url)
-        if read_only and path is not None:
-            if not path.exists():
-                raise BenchError(f"database {path} does not exist; run `python -m bench run` first")
-            uri = f"file:{path.resolve()}?mode=ro"
-            engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS))
-        else:
-            if path is not None and not path.parent.exists():
-                raise BenchError(f"cannot create database {path}: folder {path.parent} does not exist; "
-                                 "pass --db with a writable location")
-            engine = create_engine(url, connect_args=_connect_args(url, path, read_only))
-    except (ArgumentError, ValueError) as exc:
-        raise BenchError(f"bad database URL {url!r} ({exc}); use e.g. sqlite:///results.db") from None
-    except ImportError as exc:
-        raise BenchError(f"database driver for {url!r} is not installed ({exc}); install it") from None
-    return engine
-
-
-def _connect_args(url: str, path: Path | None, read_only: bool) -> dict:
-    """SQLite: wait for locks. PostgreSQL read-only (the dashboard, report, check, export): every transaction is
-    READ ONLY on the server, so a reader can never write, as with SQLite's mode=ro."""
-    if path is not None:
-        return {"timeout": BUSY_SECONDS}
-    if read_only and make_url(url).get_backend_name() == "postgresql":
-        return {"options": "-c default_transaction_read_only=on"}
-    return {}
-
-
-def _listening(engine):
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", lambda conn, _: _sqlite_connect(conn))
-        event.listen(engine, "begin", _sqlite_begin)
-    return engine
-
-
 def upgrade(url: str) -> tuple[str, str]:
     """`python -m bench db upgrade`: bring a database made by an older bench to this bench's schema, rows kept;
     returns the revisions before and after."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is not None and not path.exists():
         raise BenchError(f"database {path} does not exist; nothing to upgrade")
     # Without bench's SQLite hooks, so foreign keys stay off: a batch migration copies a table and drops the old
     # one, and with them on, ON DELETE CASCADE would empty the curve and rank tables on the way.
-    engine = _engine(url, read_only=False, hooks=False)
+    engine = engine_for(url, read_only=False, hooks=False)
     try:
         with engine.connect() as connection:
             found = migrate.current(connection)
@@ -137,7 +51,7 @@ def upgrade(url: str) -> tuple[str, str]:
         if found not in migrate.revisions():
             raise BenchError(f"database {url} has schema revision {found}, newer than this bench knows; upgrade bench")
         revisions = migrate.upgrade(engine)
-        _use_wal(engine)
+        use_wal(engine)
         return revisions
     except SQLAlchemyError as exc:
         raise BenchError(f"cannot upgrade database {url}: {_first_line(exc)}") from None
@@ -151,7 +65,7 @@ class Store:
     def __init__(self, url: str, read_only: bool = False, create: bool = True):
         self.url = url
         self.read_only = read_only
-        self.engine = _engine(url, read_only)
+        self.engine = engine_for(url, read_only)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
         self._open(create and not read_only)
@@ -185,7 +99,7 @@ class Store:
             Base.metadata.create_all(connection)
             connection.execute(Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
             migrate.stamp_head(connection)
-        _use_wal(self.engine)
+        use_wal(self.engine)
 
     def _check_revision(self) -> None:
         with self.engine.connect() as connection:
@@ -360,7 +274,7 @@ class Store:
     def last_modified(self) -> str:
         """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's
         write-ahead log, new commits land in the -wal file first."""
-        path = _sqlite_path(self.url)
+        path = sqlite_path(self.url)
         if path is not None and path.exists():
             files = [path, path.with_name(path.name + "-wal")]
             return ";".join(f"{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files if f.exists())
