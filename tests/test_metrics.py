@@ -131,3 +131,12 @@ def test_vectorised_speed() -> None:
     summarise(ranks, intent_ranks)
     assert time.perf_counter() - start < 1.0
     assert (intent_ranks <= ranks).all()
+
+
+def test_a_metrics_direction_turns_differences_so_positive_means_better():
+    from bench.analysis.metrics import DECLARED, Metric
+
+    lower = Metric("mean_rank", "rank", lambda ranks, _: ranks.astype(float), higher_is_better=False)
+    assert lower.gain(-2.0) == 2.0 and lower.gain_bounds(-3.0, 1.0) == (-1.0, 3.0)
+    assert all(m.higher_is_better for m in DECLARED)
+    assert DECLARED[0].gain(-0.25) == -0.25 and DECLARED[0].gain_bounds(-0.5, 0.1) == (-0.5, 0.1)

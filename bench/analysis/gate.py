@@ -39,7 +39,7 @@ from pathlib import Path
 
 from bench.analysis import stats
 from bench.analysis.leaderboard import Leaderboard
-from bench.analysis.metrics import METRICS
+from bench.analysis.metrics import BY_NAME, METRICS
 from bench.analysis.rows import Row, bounds
 from bench.config import CheckConfig, CheckThresholds, Config, SuiteConfig
 from bench.errors import BenchError
@@ -211,9 +211,12 @@ def _vs_baseline(row: Row, limits: CheckThresholds, explicit: set[str], confiden
 def _relevance_loss(row: Row, limit: float, confidence: float) -> Check:
     """Point estimate for one seed; the non-inferiority verdict (margin = limit) for several."""
     metric = row.headline_metric
-    loss = -row.headline.delta
+    direction = BY_NAME[metric]
+    loss = -direction.gain(row.headline.delta)
     lo, hi = bounds(row.headline.delta_ci)
     name = f"relevance loss ({metric})"
+    if lo is not None:
+        lo, hi = direction.gain_bounds(lo, hi)
     if row.runs < 2 or lo is None:
         return Check(row.strategy, name, loss, limit, "<=", loss <= limit, metric=metric,
                      detail="one seed: point estimate", rule=RELEVANCE_LOSS)
@@ -242,7 +245,7 @@ def _vs_reference(row: Row, ref: Row, limits: CheckThresholds, path: str, notes:
             current, before = row.metric(metric).mean, _number(ref, metric, ref.metric(metric).mean, path)
             if current is None or before is None:
                 continue
-            drop = before - current
+            drop = BY_NAME[metric].gain(before - current)  # a loss in the metric's better direction
             out.append(Check(label, f"{metric} drop vs reference", drop, limits.max_metric_drop, "<=",
                              drop <= limits.max_metric_drop + 1e-12, metric=metric, rule=METRIC_DROP,
                              current=current, reference=before))

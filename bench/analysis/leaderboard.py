@@ -16,7 +16,7 @@ from datetime import timedelta
 import numpy as np
 
 from bench.analysis import stats, timing
-from bench.analysis.metrics import METRICS, per_query
+from bench.analysis.metrics import BY_NAME, METRICS, per_query
 from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Unfinished
 from bench.config import StatsConfig
 from bench.model import costmodel
@@ -194,7 +194,8 @@ def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarr
                     result.mean, result.ci = mean, Interval(lo, hi)
     for row, _, _ in pending:
         if row.verdict is None:
-            row.verdict = stats.verdict(row.headline.delta_ci.lo, row.headline.delta_ci.hi, cfg.margin)
+            gain = BY_NAME[row.headline_metric].gain_bounds(row.headline.delta_ci.lo, row.headline.delta_ci.hi)
+            row.verdict = stats.verdict(*gain, cfg.margin)
 
 
 def _time_to_target(runs: dict[int, Run], base_runs: dict[int, Run], curves: dict,

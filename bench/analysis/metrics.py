@@ -28,6 +28,10 @@ class Metric:
         """A difference (strategy - baseline) turned so that positive always means better."""
         return delta if self.higher_is_better else -delta
 
+    def gain_bounds(self, lo: float, hi: float) -> tuple[float, float]:
+        """A difference's interval turned the same way: what verdicts and loss limits read."""
+        return (lo, hi) if self.higher_is_better else (-hi, -lo)
+
 
 def _recall(k: int, intent: bool = False) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     def hits(ranks: np.ndarray, intent_ranks: np.ndarray) -> np.ndarray:
