@@ -77,6 +77,8 @@ class Run(Base):
     host: Mapped[str | None] = mapped_column(String(256), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    work: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """The work ledger's totals (bench.training.ledger): what the steps really computed; None before bench kept it."""
 
     def metrics(self) -> dict[str, float | None]:
         return {name: getattr(self, name) for name in METRICS}
@@ -115,3 +117,15 @@ class StepTimes(Base):
     __tablename__ = "step_times"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     seconds: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HardwarePeak(Base):
+    """A machine's dense-matmul rate, measured once per hardware fingerprint and dtype: the physical limit a
+    training loop's achieved FLOP/s is read against."""
+
+    __tablename__ = "hardware_peaks"
+    hardware_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dtype: Mapped[str] = mapped_column(String(16), primary_key=True)
+    device_name: Mapped[str] = mapped_column(String(256))
+    matmul_flops: Mapped[float] = mapped_column(Float)
+    measured_at: Mapped[datetime] = mapped_column(DateTime)

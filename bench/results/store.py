@@ -26,7 +26,7 @@ from bench.results.engine import engine_for, sqlite_path, use_wal
 from bench.results.identity import Cell, RunIdentity
 from bench.results.models import Base, CurvePoint, Meta, QueryRanks, Run, StepTimes
 
-SCHEMA_VERSION = 3  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
+SCHEMA_VERSION = 4  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 
 
