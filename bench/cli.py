@@ -95,6 +95,10 @@ def build_parser() -> Parser:
     run.add_argument("--epochs", type=positive_float, help="training epochs")
     run.add_argument("--fraction", type=positive_float, nargs="+", help="training-data fractions, e.g. 0.1 1.0")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--until-decided", action="store_true", default=None, help="add seeds in rounds until every "
+                     "strategy's headline verdict is decided (a group-sequential correction keeps false wins at 2.5%%)")
+    run.add_argument("--max-seeds", type=positive_int, help="with --until-decided: at most this many seeds (default: "
+                     "the suite's max_seeds, 10)")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--rerun", action="store_true", help="run every cell again, even those already done")
     resume.add_argument("--worker", action="store_true", help="also wait for cells other processes hold, taking over "

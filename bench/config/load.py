@@ -112,6 +112,10 @@ def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str)
         values["task"] = _coerce(data["task"], str, f"{where}.task")
     if "baseline" in data:
         values["baseline"] = _coerce(data["baseline"], str, f"{where}.baseline")
+    if "until_decided" in data:
+        values["until_decided"] = _coerce(data["until_decided"], bool, f"{where}.until_decided")
+    if "max_seeds" in data:
+        values["max_seeds"] = _coerce(data["max_seeds"], int, f"{where}.max_seeds")
     for key, kind in (("models", str), ("seeds", int), ("train_fractions", float)):
         if key in data:
             items = data[key] if isinstance(data[key], list) else [data[key]]

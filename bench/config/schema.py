@@ -109,9 +109,15 @@ class SuiteConfig:
     baseline: str = "baseline"
     train: TrainConfig = field(default_factory=TrainConfig)
     check: CheckConfig | None = None
+    until_decided: bool = False
+    """Add seeds in rounds until each strategy's headline verdict is decided (bench.training.rounds)."""
+    max_seeds: int = 10
+    """With until_decided: the most seeds a strategy gets; also the last look of the sequential correction."""
 
     def __post_init__(self) -> None:
         where = f"suites.{self.name}"
+        if not 2 <= self.max_seeds <= 100:
+            raise BenchError(f"{where}.max_seeds must be from 2 to 100, got {self.max_seeds}; fix it in bench.toml")
         for key in ("models", "strategies", "seeds", "train_fractions"):
             if not getattr(self, key):
                 raise BenchError(f"{where}.{key} is empty; list at least one")
