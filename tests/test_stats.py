@@ -4,6 +4,7 @@ import time
 import numpy as np
 import pytest
 
+from bench.analysis import stats
 from bench.analysis.stats import (
     bootstrap_mean_ci,
     mean_ci,
@@ -176,3 +177,42 @@ def test_bootstrap_large_is_fast() -> None:
     start = time.perf_counter()
     paired_bootstrap_delta(x, x[::-1], n_boot=2000)
     assert time.perf_counter() - start < 10.0
+
+
+DELTA = np.array([[0.0, 1.0, -1.0, 0.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 1.0]])
+
+
+def test_components_are_the_two_way_anova_mean_squares():
+    # seed means 0, 1/2, 0 around 1/6: SS_seed = 4 * 6/36 = 2/3, MS 1/3; query means 1/3, 2/3, -2/3, 1/3:
+    # SS_query = 3 * 36/36 = 3, MS 1; SS_total = (4 * 25 + 6 * 1 + 2 * 49) / 36 = 204/36, SS_res = 2, MS 1/3
+    parts = stats.components(DELTA)
+    assert parts.mean == pytest.approx(1 / 6)
+    assert (parts.mean_square_seed, parts.mean_square_query, parts.mean_square_residual) == pytest.approx(
+        (1 / 3, 1.0, 1 / 3))
+    assert (parts.seed, parts.query, parts.residual) == pytest.approx((0.0, 2 / 9, 1 / 3))
+    # Var = MS_seed / 12 + (MS_query - MS_res) / 12 = 1/12; Satterthwaite df = (1/12)^2 /
+    # ((1/36)^2 / 2 + (1/12)^2 / 3 + (1/36)^2 / 6) = 2.454545
+    assert parts.variance == pytest.approx(1 / 12)
+    assert parts.degrees_of_freedom() == pytest.approx(2.4545454545)
+
+
+def test_paired_delta_ci_takes_a_t_quantile_at_satterthwaites_df():
+    mean, lo, hi = stats.paired_delta_ci(DELTA, 0.95)
+    assert mean == pytest.approx(1 / 6)
+    assert (hi - mean) == pytest.approx(mean - lo)
+    assert (hi - mean) == pytest.approx(1.0457154, abs=1e-6)  # t(2.4545, 0.975) = 3.62246 x sqrt(1/12)
+    # one seed: the query part only, t with Q - 1 = 3 df: 3.182446 x sqrt(MS_query / 4) = 3.182446 x 0.408248
+    _, lo1, hi1 = stats.paired_delta_ci(DELTA[:1], 0.95)
+    assert (hi1 - lo1) / 2 == pytest.approx(1.2992283, abs=1e-6)
+    assert stats.paired_delta_ci(np.zeros((3, 5))) == (0.0, 0.0, 0.0)
+
+
+def test_a_seed_spread_that_comes_out_small_is_kept_not_dropped():
+    # Three seeds that happen to agree: the seed term stays in the variance with S - 1 = 2 df's weight, so the
+    # interval is wider than a query-only one would be.
+    rng = np.random.default_rng(3)
+    delta = rng.normal(0.0, 0.3, (3, 400))
+    delta -= delta.mean(axis=1, keepdims=True)  # identical seed means: MS_seed = 0
+    parts = stats.components(delta)
+    assert parts.mean_square_seed == pytest.approx(0.0, abs=1e-20) and parts.seed == 0.0
+    assert stats.paired_delta_ci(delta)[2] > 0.0

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from bench.analysis import stats, timing
+from bench.analysis import sequential, stats, timing
 from bench.analysis.metrics import BY_NAME, METRICS, per_query
 from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Unfinished
 from bench.config import StatsConfig
@@ -51,9 +51,11 @@ def latest_per_seed(runs: list[Run]) -> dict[int, Run]:
 
 
 def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", stale_after: timedelta | None = None,
-          **filters) -> Leaderboard:
+          limit_confidence: float | None = None, **filters) -> Leaderboard:
     """Leaderboard rows for every cell matching `filters` (suite, task, model, device_type, ...); with
-    `stale_after`, also the runs matching them that are not results (running, abandoned, failed)."""
+    `stale_after`, also the runs matching them that are not results (running, abandoned, failed).
+    `limit_confidence`: the level at which an open verdict is called seed- or query-limited (default: the
+    intervals' own; adding seeds sequentially, the last look's)."""
     runs = store.runs(status="completed", **filters)
     cells: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
@@ -67,7 +69,7 @@ def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", s
             if all(getattr(run, key) in (value if isinstance(value, (list, tuple, set)) else (value,))
                    for key, value in wanted.items())]
     for key in sorted(cells, key=lambda k: tuple(str(x) for x in k)):
-        _build_cell(store, stats_config, baseline, cells[key], board)
+        _build_cell(store, stats_config, baseline, cells[key], board, limit_confidence or stats_config.confidence)
     return board
 
 
@@ -75,7 +77,8 @@ def _exclude(board: Leaderboard, run: Run, reason: str) -> None:
     board.excluded.append(Excluded(run.id, run.label, run.seed, run.suite, run.task, run.model, reason))
 
 
-def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], board: Leaderboard) -> None:
+def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], board: Leaderboard,
+                limit_confidence: float) -> None:
     base_runs = latest_per_seed([r for r in runs if r.strategy == baseline and not r.params])
     if not base_runs:
         for run in runs:
@@ -103,7 +106,7 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
         row.robust_time_reduction, row.robust_time_reduction_ci = _robust_time_reduction(
             cfg, latest_per_seed(group), base_runs, steps)
         board.rows.append(row)
-    _add_intervals(cfg, pending)
+    _add_intervals(cfg, pending, limit_confidence)
 
 
 def _per_query_matrix(runs: dict[int, Run], ranks: dict) -> dict[str, np.ndarray]:
@@ -169,33 +172,42 @@ def _robust_time_reduction(cfg: StatsConfig, runs: dict[int, Run], base_runs: di
     return estimate, Interval(lo, hi)
 
 
-def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]]) -> None:
-    """Every row's metric means and paired deltas with bootstrap CIs, then the verdict.
+def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]],
+                   limit_confidence: float) -> None:
+    """Every row's metric means with bootstrap CIs and paired deltas with two-way t intervals, then the verdict
+    and, for an open one, what keeps it open.
 
-    Same numbers as `stats.bootstrap_mean_ci` / `stats.paired_bootstrap_delta` per metric (the same
-    resamples for one seed and shape), but drawn once per cell and shape instead of twice per metric and
-    strategy: a dozen strategies' rows take well under a second instead of tens of seconds.
+    Means: the same numbers as `stats.bootstrap_mean_ci` per metric, drawn once per cell and shape. Deltas:
+    `stats.paired_delta_ci`, whose seed level takes a t quantile: a percentile bootstrap over 2-5 seeds is
+    too narrow to decide on (tests/test_sequential_procedure.py).
     """
-    by_shape: dict[tuple, list[tuple[MetricResult, bool, np.ndarray]]] = defaultdict(list)
+    by_shape: dict[tuple, list[tuple[MetricResult, np.ndarray]]] = defaultdict(list)
     for row, matrix, base in pending:
         for metric in METRICS:
-            by_shape[matrix[metric].shape].append((row.metric(metric), False, matrix[metric]))
-            by_shape[matrix[metric].shape].append((row.metric(metric), True, matrix[metric] - base[metric]))
+            by_shape[matrix[metric].shape].append((row.metric(metric), matrix[metric]))
+            result = row.metric(metric)
+            result.delta, lo, hi = stats.paired_delta_ci(matrix[metric] - base[metric], cfg.confidence)
+            result.delta_ci = Interval(lo, hi)
     for shape, jobs in by_shape.items():
         per_pass = max(1, _PASS_ELEMENTS // (shape[0] * shape[1]))  # bounds the stacked copy's memory
         for begin in range(0, len(jobs), per_pass):
             part = jobs[begin : begin + per_pass]
-            results = stats.bootstrap_many([values for _, _, values in part], cfg.bootstrap_samples,
+            results = stats.bootstrap_many([values for _, values in part], cfg.bootstrap_samples,
                                            cfg.bootstrap_seed, cfg.confidence)
-            for (result, is_delta, _), (mean, lo, hi) in zip(part, results, strict=True):
-                if is_delta:
-                    result.delta, result.delta_ci = mean, Interval(lo, hi)
-                else:
-                    result.mean, result.ci = mean, Interval(lo, hi)
-    for row, _, _ in pending:
+            for (result, _), (mean, lo, hi) in zip(part, results, strict=True):
+                result.mean, result.ci = mean, Interval(lo, hi)
+    for row, matrix, base in pending:
         if row.verdict is None:
-            gain = BY_NAME[row.headline_metric].gain_bounds(row.headline.delta_ci.lo, row.headline.delta_ci.hi)
-            row.verdict = stats.verdict(*gain, cfg.margin)
+            metric = BY_NAME[row.headline_metric]
+            row.verdict = stats.verdict(*metric.gain_bounds(row.headline.delta_ci.lo, row.headline.delta_ci.hi),
+                                        cfg.margin)
+            if row.verdict == "inconclusive":
+                delta = matrix[metric.name] - base[metric.name]
+                parts = stats.components(delta)
+                limit = sequential.seed_limited_or_query_limited(
+                    [metric.gain(d) for d in delta.mean(axis=1)], parts.limit_half_width(limit_confidence),
+                    cfg.margin, limit_confidence)
+                row.limit, row.seeds_needed = limit.kind, limit.seeds_needed
 
 
 def _time_to_target(runs: dict[int, Run], base_runs: dict[int, Run], curves: dict,

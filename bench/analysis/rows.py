@@ -93,6 +93,15 @@ class Row:
     # either side has no step times (runs stored before bench kept them, or a strategy that does not train).
     robust_time_reduction: float | None = None
     robust_time_reduction_ci: Interval | None = None
+    # Why an inconclusive verdict is still open: "seed" (more seeds would settle it, `seeds_needed` in all, an
+    # estimate) or "query" (the fixed test set's noise alone reaches the margin: more test queries or a wider
+    # margin, not more seeds); None for a decided verdict (bench.analysis.sequential).
+    limit: str | None = None
+    seeds_needed: int | None = None
+    # Training throughput from the FLOP model and real token counts, and this machine's measured dense-matmul
+    # peak (once per hardware fingerprint): their ratio is how close the loop runs to the physical limit.
+    achieved_flops: float | None = None
+    peak_flops: float | None = None
     # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
     missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -103,6 +112,13 @@ class Row:
         if self.robust_time_reduction is not None:
             return self.robust_time_reduction, self.robust_time_reduction_ci, True
         return self.time_reduction, self.time_reduction_ci, False
+
+    @property
+    def peak_share(self) -> float | None:
+        """Achieved training FLOP/s as a share of the machine's matmul peak."""
+        if self.achieved_flops is None or not self.peak_flops:
+            return None
+        return self.achieved_flops / self.peak_flops
 
     @property
     def headline(self) -> MetricResult:
@@ -174,5 +190,6 @@ def _keys() -> tuple[str, ...]:
 
 
 JSON_KEYS = _keys()  # the export's keys, in order
-APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci")
+APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "achieved_flops",
+                 "peak_flops")
 """Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

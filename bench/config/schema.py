@@ -118,6 +118,9 @@ class SuiteConfig:
         where = f"suites.{self.name}"
         if not 2 <= self.max_seeds <= 100:
             raise BenchError(f"{where}.max_seeds must be from 2 to 100, got {self.max_seeds}; fix it in bench.toml")
+        if self.until_decided and len(self.seeds) >= self.max_seeds:
+            raise BenchError(f"{where}: until_decided needs fewer starting seeds ({len(self.seeds)}) than max_seeds "
+                             f"({self.max_seeds}); raise max_seeds (--max-seeds) or start with fewer seeds")
         for key in ("models", "strategies", "seeds", "train_fractions"):
             if not getattr(self, key):
                 raise BenchError(f"{where}.{key} is empty; list at least one")

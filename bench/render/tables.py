@@ -48,7 +48,7 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
             cells[label(metric)] = _num(result.mean)
             if row.verdict != "baseline":
                 cells[label(metric)] += f" ({'+' if result.delta >= 0 else ''}{result.delta:.3f})"
-        cells["verdict"] = row.verdict
+        cells["verdict"] = row.verdict + _limit(row)
         cells["to target"] = _time_target(row)
         cells["speedup/ideal"] = (f"{row.measured_speedup:.2f}/{row.ideal_speedup:.2f}"
                                   if row.measured_speedup and row.ideal_speedup else "-")
@@ -56,6 +56,15 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
         cells["layers"] = str(row.layers)
         out.append(cells)
     return out
+
+
+def _limit(row: Row) -> str:
+    """What keeps an open verdict open: the test set (more seeds cannot help) or the seeds (about how many)."""
+    if row.limit == "query":
+        return " (query-limited)"
+    if row.limit == "seed":
+        return f" (seeds: ~{row.seeds_needed})" if row.seeds_needed else " (seed-limited)"
+    return ""
 
 
 def _time_target(row: Row) -> str:
@@ -98,6 +107,13 @@ def _export(rows: list[dict], fmt: str) -> str:
     return buffer.getvalue()
 
 
+def _peak_lines(board: Leaderboard) -> list[str]:
+    """The baseline's achieved FLOP/s against this machine's measured matmul peak: the loop's physical limit."""
+    return [f"{row.strategy} ({row.suite}, {row.device_name}): {row.achieved_flops / 1e9:.1f} GFLOP/s of training "
+            f"work, {row.peak_share:.0%} of this machine's measured dense-matmul peak ({row.peak_flops / 1e9:.1f} "
+            "GFLOP/s)" for row in board.rows if row.verdict == "baseline" and row.peak_share is not None]
+
+
 def render(board: Leaderboard, fmt: str) -> str:
     if fmt in ("json", "csv"):
         return _export([row.to_json() for row in board.rows], fmt)
@@ -113,5 +129,8 @@ def render(board: Leaderboard, fmt: str) -> str:
     notes = ["Metric cells: mean over seeds (difference vs baseline). Intervals are 95% CIs; "
              "verdict = non-inferiority of the headline metric at the configured margin.",
              "time red.: training time saved vs the baseline from paired per-step times, bursts of background "
-             "load trimmed; (wall) where a run has no step times. wall red.: 1 - t/t_base, mean over seeds."]
+             "load trimmed; (wall) where a run has no step times. wall red.: 1 - t/t_base, mean over seeds.",
+             "An open verdict says what would settle it: (seeds: ~N) about N seeds in all; (query-limited) the test "
+             "set's own noise reaches the margin, so more test pairs or a wider margin, not more seeds."]
+    notes += _peak_lines(board)
     return "\n".join(parts + notes + _excluded(board))

@@ -50,7 +50,12 @@ class Fingerprints:
                     "headline_metric": task.headline_metric}
         config_hash = stable_hash({**settings, "strategy": spec.name, "params": dict(spec.params), "seed": seed})
         return cls(settings, stable_hash(settings),
-                   Cell(suite.name, config_hash, stable_hash(dataclasses.asdict(hardware))))
+                   Cell(suite.name, config_hash, hardware_hash(hardware)))
+
+
+def hardware_hash(hardware: Hardware) -> str:
+    """The hardware fingerprint: runs are compared only with a baseline on the same hardware."""
+    return stable_hash(dataclasses.asdict(hardware))
 
 
 @dataclass(frozen=True)

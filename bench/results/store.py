@@ -24,7 +24,7 @@ from bench.errors import BenchError
 from bench.results import liveness, migrate
 from bench.results.engine import engine_for, sqlite_path, use_wal
 from bench.results.identity import Cell, RunIdentity
-from bench.results.models import Base, CurvePoint, Meta, QueryRanks, Run, StepTimes
+from bench.results.models import Base, CurvePoint, HardwarePeak, Meta, QueryRanks, Run, StepTimes
 
 SCHEMA_VERSION = 4  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
@@ -270,6 +270,27 @@ class Store:
                 for point in session.scalars(query):
                     out[point.run_id].append(point)
         return out
+
+    def peak_flops(self, hardware_hash: str, dtype: str) -> float | None:
+        """The machine's measured dense-matmul FLOP/s for `dtype`, if it was measured."""
+        if self.empty:
+            return None
+        with self.session() as session:
+            found = session.get(HardwarePeak, (hardware_hash, dtype))
+            return None if found is None else found.matmul_flops
+
+    def record_peak_flops(self, hardware_hash: str, dtype: str, device_name: str,
+                          measure: Callable[[], float]) -> float:
+        """The peak for this hardware fingerprint: measured (by `measure`) and kept the first time only."""
+        known = self.peak_flops(hardware_hash, dtype)
+        if known is not None:
+            return known
+        flops = measure()
+        with self.session(write=True) as session:
+            if session.get(HardwarePeak, (hardware_hash, dtype)) is None:
+                session.add(HardwarePeak(hardware_hash=hardware_hash, dtype=dtype, device_name=device_name,
+                                         matmul_flops=flops, measured_at=_now()))
+        return flops
 
     def last_modified(self) -> str:
         """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's
