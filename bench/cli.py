@@ -99,6 +99,8 @@ def build_parser() -> Parser:
                      "strategy's headline verdict is decided (a group-sequential correction keeps false wins at 2.5%%)")
     run.add_argument("--max-seeds", type=positive_int, help="with --until-decided: at most this many seeds (default: "
                      "the suite's max_seeds, 10)")
+    run.add_argument("--nproc", type=positive_int, help="train each run on N local ranks (torch's elastic launcher, "
+                     "gloo on CPU, nccl on GPUs); several machines: torchrun ... -m bench run (see README)")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--rerun", action="store_true", help="run every cell again, even those already done")
     resume.add_argument("--worker", action="store_true", help="also wait for cells other processes hold, taking over "
@@ -184,7 +186,19 @@ def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
         if any(f > 1 for f in args.fraction):
             raise BenchError(f"--fraction values must be in (0, 1], got {' '.join(map(str, args.fraction))}")
         changes["train_fractions"] = tuple(args.fraction)
-    return dataclasses.replace(suite, **changes)
+    if args.until_decided:
+        changes["until_decided"] = True
+    if args.max_seeds:
+        if not (args.until_decided or suite.until_decided):
+            raise BenchError("--max-seeds only applies with --until-decided (or until_decided = true in the suite)")
+        if args.max_seeds < 2:
+            raise BenchError(f"--max-seeds must be at least 2, got {args.max_seeds}")
+        changes["max_seeds"] = args.max_seeds
+    suite = dataclasses.replace(suite, **changes)
+    if suite.until_decided and (args.rerun or args.worker):
+        raise BenchError("--until-decided does not combine with --rerun or --worker: it resumes by itself, and "
+                         "decides which seeds to run from the results so far")
+    return suite
 
 
 def stale_after(config: Config) -> timedelta:
@@ -192,10 +206,15 @@ def stale_after(config: Config) -> timedelta:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from bench.training import distributed
+
+    if distributed.dispatches(args):  # --nproc N or torchrun: launch the ranks, or join them (rank 0 goes on below)
+        return distributed.run(config, args, cmd_run)
     from bench.analysis import leaderboard
     from bench.registry import REGISTRY
     from bench.render import tables as report
     from bench.results.store import Store
+    from bench.training import rounds
     from bench.training.runner import load_suite, run_suite
 
     suite = suite_for_run(config, args)
@@ -205,12 +224,20 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     loaded = load_suite(config, suite, args.device or config.device)  # bad data or device: fail before the store
     store = Store(args.db or config.db)
-    run_suite(config, suite, store, show_progress=not args.quiet, loaded=loaded, rerun=args.rerun,
-              worker=args.worker, announce=lambda line: print(f"bench: {line}", file=sys.stderr))
+    announce = lambda line: print(f"bench: {line}", file=sys.stderr)  # noqa: E731
+    decisions = None
+    if suite.until_decided:
+        decisions = rounds.run_until_decided(config, suite, store, loaded, suite.max_seeds, announce,
+                                             show_progress=not args.quiet)
+    else:
+        run_suite(config, suite, store, show_progress=not args.quiet, loaded=loaded, rerun=args.rerun,
+                  worker=args.worker, announce=announce)
     task_name = config.task(suite.task).name
     board = leaderboard.build(store, config.stats, suite.baseline, stale_after(config), suite=suite.name,
                               task=task_name, model=list(suite.models))
     print(report.render(board, "table"))
+    if decisions is not None:
+        print("\nUntil decided:\n" + rounds.render(decisions, config.stats.margin, suite.max_seeds))
     print(f"\ntotal wall time: {time.perf_counter() - started:.1f} s; results in {store.url}")
     return 0
 
@@ -221,7 +248,7 @@ def cmd_list(config: Config, args: argparse.Namespace) -> int:
     print("strategies:")
     for entry in REGISTRY.entries():
         params = ", ".join(f"{k}={v!r}" for k, v in entry.parameters().items())
-        print(f"  {entry.name:<14} {entry.description}" + (f"  [{params}]" if params else ""))
+        print(f"  {entry.name:<18} {entry.description}" + (f"  [{params}]" if params else ""))
     print("tasks:")
     for task in config.tasks:
         where = f" ({task.path})" if task.path else ""

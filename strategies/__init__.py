@@ -1,5 +1,17 @@
 """Built-in strategies; each module registers its family through `bench.registry.register`."""
 
-from strategies import baseline, drop_freeze, layer_drop, layer_freeze
+from strategies import (
+    auto_freeze,
+    baseline,
+    cached_prefix,
+    drop_freeze,
+    layer_drop,
+    layer_freeze,
+    lora,
+    mixed_precision,
+    progressive_freeze,
+    stochastic_depth,
+)
 
-__all__ = ["baseline", "drop_freeze", "layer_drop", "layer_freeze"]
+__all__ = ["auto_freeze", "baseline", "cached_prefix", "drop_freeze", "layer_drop", "layer_freeze", "lora",
+           "mixed_precision", "progressive_freeze", "stochastic_depth"]

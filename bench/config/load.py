@@ -56,9 +56,27 @@ def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 
 def parse_strategy(item: Any, where: str) -> StrategySpec:
-    """A strategy is "name", "name:key=value,key=value" or an inline table {name = ..., key = value}."""
+    """A strategy is "name", "name:key=value,key=value" (or its label, "name(key=value, key=value)") or an inline
+    table {name = ..., key = value}. Strategies compose with `+` ("layer-drop:count=2+mixed-precision") or as
+    {compose = [spec, spec]}; a composition is one spec named by its parts' labels joined with `+`."""
+    if isinstance(item, str) and "+" in item or isinstance(item, dict) and "compose" in item:
+        if isinstance(item, str):
+            parts: Any = item.split("+")
+        elif set(item) != {"compose"} or not isinstance(item["compose"], list):
+            raise BenchError(f"{where}: write a composition as {{ compose = [{{ name = ... }}, ...] }} with no other "
+                             f"keys, got {item!r}")
+        else:
+            parts = item["compose"]
+        specs = [parse_strategy(part, where) for part in parts]
+        if len(specs) < 2 or any("+" in spec.name for spec in specs):
+            raise BenchError(f"{where}: a composition joins two or more strategies, got {item!r}; write "
+                             "NAME:key=value+NAME")
+        return StrategySpec("+".join(spec.label for spec in specs))
     if isinstance(item, str):
-        name, _, rest = item.partition(":")
+        text = item.strip()
+        if text.endswith(")") and "(" in text and ":" not in text:  # a label, as tables print it
+            text = text[:-1].replace("(", ":", 1)
+        name, _, rest = text.partition(":")
         params: dict[str, Any] = {}
         for part in filter(None, rest.split(",")):
             key, eq, raw = part.partition("=")
@@ -68,6 +86,8 @@ def parse_strategy(item: Any, where: str) -> StrategySpec:
             params[key.strip()] = _parse_scalar(raw.strip())
         return StrategySpec(name.strip(), tuple(sorted(params.items())))
     if isinstance(item, dict) and isinstance(item.get("name"), str):
+        if "+" in item["name"] and len(item) == 1:
+            return parse_strategy(item["name"], where)
         params = {k: v for k, v in item.items() if k != "name"}
         return StrategySpec(item["name"], tuple(sorted(params.items())))
     raise BenchError(f"{where}: a strategy must be a name or a table with a `name` key, got {item!r}")

@@ -188,8 +188,9 @@ def achieved_flops_per_second(shape: EncoderShape, plan: TrainPlan, tokens: int,
     return (tokens * per_token + steps * per_step) / seconds
 
 
-def matmul_peak_flops(device: str = "cpu", size: int = 2048, repeats: int = 5) -> float:
-    """This machine's dense fp32 matmul rate in FLOP/s: the best of `repeats` timed size x size products.
+def matmul_peak_flops(device: str = "cpu", size: int = 2048, repeats: int = 5, dtype: str = "fp32") -> float:
+    """This machine's dense matmul rate in FLOP/s (fp32 or bf16): the best of `repeats` timed size x size
+    products.
 
     The best, not the mean: background load only ever slows a product down. On CUDA it is what this
     process's settings give (TF32 included, if enabled), as training would see."""
@@ -199,8 +200,9 @@ def matmul_peak_flops(device: str = "cpu", size: int = 2048, repeats: int = 5) -
         raise ValueError("size and repeats must be >= 1")
     dev = torch.device(device)
     generator = torch.Generator().manual_seed(0)
-    a = torch.randn(size, size, generator=generator).to(dev)
-    b = torch.randn(size, size, generator=generator).to(dev)
+    kind = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    a = torch.randn(size, size, generator=generator).to(dev, kind)
+    b = torch.randn(size, size, generator=generator).to(dev, kind)
 
     def sync() -> None:
         if dev.type == "cuda":
@@ -222,3 +224,30 @@ def efficiency(measured_speedup: float | None, ideal: float | None) -> float | N
     if measured_speedup is None or ideal is None or ideal == 0:
         return None
     return measured_speedup / ideal
+
+
+@dataclass(frozen=True)
+class LayerCosts:
+    """Per-token FLOPs of one layer's pieces, as `_costs` charges them, for a ledger that adds up what each step
+    really ran (bench.training.ledger): forward F = weight_grads + attention; a trainable layer's backward is
+    weight_grads + input_grads; a frozen layer passing gradients down costs input_grads; the lowest trainable
+    layer saves `qkv_input` (its Q/K/V input gradient has no reader)."""
+
+    forward: float
+    weight_grads: float
+    input_grads: float
+    qkv_input: float
+    embedding: float
+    pooling: float
+
+
+def layer_costs(shape: EncoderShape, seq_len: int) -> LayerCosts:
+    """The FLOP model's per-token costs of one layer, the embeddings and pooling at `seq_len`."""
+    if not 1 <= seq_len <= shape.max_position:
+        raise ValueError(f"seq_len must lie in [1, {shape.max_position}], got {seq_len}")
+    d = shape.hidden
+    f = layer_forward_flops(d, shape.intermediate, seq_len)
+    attention = float(2 * 2 * seq_len * d)
+    return LayerCosts(forward=f, weight_grads=f - attention, input_grads=f - attention + 2 * attention,
+                      qkv_input=float(6 * d * d), embedding=float(EMBEDDING_FLOPS_PER_DIM * d),
+                      pooling=float(POOLING_FLOPS_PER_DIM * d))

@@ -103,8 +103,44 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
     return inverted * torch.finfo(dtype).min
 
 
+class PrefixCache:
+    """Hidden states after a frozen prefix (embeddings + `layers` bottom layers), once per distinct text, keyed by
+    its token ids: a frozen prefix in eval mode gives a text the same output every step, and replies repeat."""
+
+    def __init__(self, layers: int):
+        self.layers = layers
+        self.store: dict[bytes, torch.Tensor] = {}
+        self.hits = self.misses = self.tokens_served = self.tokens_computed = 0
+
+    def packed(self, tower: Tower, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(real tokens, hidden) after the prefix, row by row; only texts never seen before run the prefix."""
+        lengths = attention_mask.sum(1).tolist()
+        rows = input_ids.cpu()
+        keys = [rows[r, :n].numpy().tobytes() for r, n in enumerate(lengths)]
+        first: dict[bytes, int] = {}
+        for row, key in enumerate(keys):
+            if key not in self.store:
+                first.setdefault(key, row)
+        missing = sorted(first.values())
+        if missing:
+            index = torch.tensor(missing, device=input_ids.device)
+            width = max(lengths[r] for r in missing)
+            hidden = tower.run_prefix(input_ids[index, :width], attention_mask[index, :width], self.layers)
+            for row, chunk in zip(missing, hidden.split([lengths[r] for r in missing]), strict=True):
+                self.store[keys[row]] = chunk
+        computed = sum(lengths[r] for r in missing)
+        self.misses += len(missing)
+        self.hits += len(keys) - len(missing)
+        self.tokens_computed += computed
+        self.tokens_served += sum(lengths) - computed
+        return torch.cat([self.store[key] for key in keys])
+
+
 class Tower(nn.Module):
-    """One encoder tower: embeddings, a list of transformer layers, mean pooling."""
+    """One encoder tower: embeddings, a list of transformer layers, mean pooling.
+
+    In training a tower can skip layers for one step (`skipped`), serve a frozen prefix from a `prefix_cache`,
+    and report every piece of work it runs to a `recorder` (the work ledger); at evaluation every layer runs."""
 
     def __init__(self, encoder: nn.Module, unpad: bool = False):
         super().__init__()
@@ -117,24 +153,68 @@ class Tower(nn.Module):
         self.frozen_prefix = 0  # embeddings + this many bottom layers run without autograd
         self.embeddings_frozen = False
         self.unpad = unpad and all(packed.supports(layer, self.config) for layer in self.layers)
+        self.skipped: frozenset[int] = frozenset()
+        self.prefix_cache: PrefixCache | None = None
+        self.recorder = None  # .record(tower, kind, layer index or texts pooled, tokens, input_grad), or None
 
     def _grad(self, layer_index: int | None):
         """Autograd off for the embeddings (None) and the layers of a frozen prefix."""
         frozen = self.embeddings_frozen and (layer_index is None or layer_index < self.frozen_prefix)
         return torch.set_grad_enabled(torch.is_grad_enabled() and not frozen)
 
+    def _record(self, kind: str, index: int | None, tokens: int, input_grad: bool = False) -> None:
+        if self.recorder is not None:
+            self.recorder.record(self, kind, index, tokens, input_grad)
+
+    def _cached(self) -> bool:
+        return self.prefix_cache is not None and self.training
+
+    def _runs(self, index: int) -> bool:
+        """False for a layer skipped this step (training only: every layer runs at evaluation)."""
+        if self.training and index in self.skipped:
+            self._record("skip", index, 0)
+            return False
+        return True
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encode_many([(input_ids, attention_mask)])[0]
 
-    def _padded(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        with self._grad(None):
+    def run_prefix(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, count: int) -> torch.Tensor:
+        """Embeddings and the bottom `count` layers under no_grad: (real tokens, hidden), row by row."""
+        group = packed.plan([attention_mask])
+        tokens = len(group[0].positions)
+        with torch.no_grad():
+            self._record("embeddings", None, tokens)
             hidden = self.embeddings(input_ids=input_ids)
+            if self.unpad:
+                hidden = packed.pack(hidden, group[0])
+            mask = additive_mask(attention_mask, hidden.dtype)
+            for index in range(count):
+                self._record("layer", index, tokens)
+                hidden = packed.layer_forward(self.layers[index], hidden, group) if self.unpad else _first(
+                    self.layers[index](hidden, attention_mask=mask))
+        return hidden if self.unpad else packed.pack(hidden, group[0])
+
+    def _padded(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        tokens = int(attention_mask.sum())  # real tokens, as the FLOP model counts them
+        start = 0
+        if self._cached():
+            group = packed.plan([attention_mask])[0]
+            real = self.prefix_cache.packed(self, input_ids, attention_mask)
+            hidden = real.new_zeros(group.rows * group.width, real.shape[1]).index_copy(
+                0, group.positions, real).view(group.rows, group.width, -1)
+            start = self.prefix_cache.layers
+        else:
+            with self._grad(None):
+                self._record("embeddings", None, tokens)
+                hidden = self.embeddings(input_ids=input_ids)
         mask = additive_mask(attention_mask, hidden.dtype)
-        for index, layer in enumerate(self.layers):
-            with self._grad(index):
-                hidden = layer(hidden, attention_mask=mask)
-                if isinstance(hidden, tuple):
-                    hidden = hidden[0]
+        for index in range(start, len(self.layers)):
+            if self._runs(index):
+                with self._grad(index):
+                    self._record("layer", index, tokens, hidden.requires_grad)
+                    hidden = _first(self.layers[index](hidden, attention_mask=mask))
+        self._record("pool", input_ids.shape[0], tokens, hidden.requires_grad)
         return mean_pool(hidden, attention_mask)
 
     def encode_many(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
@@ -142,12 +222,21 @@ class Tower(nn.Module):
         if not self.unpad:
             return [self._padded(input_ids, attention_mask) for input_ids, attention_mask in batches]
         groups = packed.plan([attention_mask for _, attention_mask in batches])
-        with self._grad(None):
-            hidden = torch.cat([packed.pack(self.embeddings(input_ids=input_ids), group)
-                                for (input_ids, _), group in zip(batches, groups, strict=True)])
-        for index, layer in enumerate(self.layers):
-            with self._grad(index):
-                hidden = packed.layer_forward(layer, hidden, groups)
+        start = 0
+        if self._cached():
+            hidden = torch.cat([self.prefix_cache.packed(self, *batch) for batch in batches])
+            start = self.prefix_cache.layers
+        else:
+            with self._grad(None):
+                self._record("embeddings", None, groups[-1].stop)
+                hidden = torch.cat([packed.pack(self.embeddings(input_ids=input_ids), group)
+                                    for (input_ids, _), group in zip(batches, groups, strict=True)])
+        for index in range(start, len(self.layers)):
+            if self._runs(index):
+                with self._grad(index):
+                    self._record("layer", index, hidden.shape[0], hidden.requires_grad)
+                    hidden = packed.layer_forward(self.layers[index], hidden, groups)
+        self._record("pool", sum(group.rows for group in groups), hidden.shape[0], hidden.requires_grad)
         return packed.mean_pool(hidden, groups)
 
     def train(self, mode: bool = True) -> Tower:
@@ -158,6 +247,11 @@ class Tower(nn.Module):
         for layer in self.layers[: self.frozen_prefix]:
             layer.eval()
         return self
+
+
+def _first(output):
+    """A Hugging Face layer's hidden states, whether it returns a tuple or a tensor."""
+    return output[0] if isinstance(output, tuple) else output
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -210,6 +304,34 @@ class BiEncoder(nn.Module):
             for module in frozen:
                 module.requires_grad_(False)
         self.train(self.training)
+
+    def skip_layers(self, indices) -> None:
+        """Skip these kept layers in training forwards until changed (identity in their place), in both towers
+        alike; a layer inside a cached prefix is never skipped (the cache holds its output)."""
+        chosen = frozenset(int(i) for i in indices)
+        if any(not 0 <= i < self.num_layers for i in chosen):
+            raise BenchError(f"cannot skip layers {sorted(chosen)} of a {self.num_layers}-layer model")
+        for tower in self.towers:
+            tower.skipped = chosen
+
+    def cache_prefix(self, layers: int | None) -> None:
+        """Serve the frozen embeddings and bottom `layers` layers from a per-text cache in training; None drops
+        the caches. Only a frozen prefix may be cached: its output depends on the token ids alone."""
+        for tower in self.towers:
+            if layers is not None and not (tower.embeddings_frozen and 0 <= layers <= tower.frozen_prefix):
+                raise BenchError(f"cannot cache {layers} layers: only the frozen prefix ({tower.frozen_prefix} "
+                                 "layers, embeddings frozen) may be cached; freeze them first")
+            tower.prefix_cache = None if layers is None else PrefixCache(layers)
+
+    def prefix_cache_stats(self) -> dict[str, float]:
+        """The prefix caches' hits, misses and share of prefix work saved, summed over the towers."""
+        caches = [t.prefix_cache for t in self.towers if t.prefix_cache is not None]
+        if not caches:
+            return {}
+        served = sum(c.tokens_served for c in caches)
+        total = served + sum(c.tokens_computed for c in caches)
+        return {"cache_hits": sum(c.hits for c in caches), "cache_misses": sum(c.misses for c in caches),
+                "cache_layers": caches[0].layers, "prefix_work_saved": served / total if total else 0.0}
 
     def disable_dropout(self) -> None:
         """Dropout probability 0 in every module (`train.dropout = false`); the modules stay, so the model's

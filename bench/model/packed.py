@@ -70,9 +70,13 @@ def pack(padded: torch.Tensor, group: Group) -> torch.Tensor:
 
 def attend(attention: nn.Module, hidden: torch.Tensor, groups: list[Group]) -> torch.Tensor:
     """Multi-head self-attention over packed tokens; each group is re-padded only inside the attention kernel."""
-    weight = torch.cat([attention.query.weight, attention.key.weight, attention.value.weight])
-    bias = torch.cat([attention.query.bias, attention.key.bias, attention.value.bias])
-    qkv = F.linear(hidden, weight, bias)
+    projections = (attention.query, attention.key, attention.value)
+    if all(type(module) is nn.Linear for module in projections):  # one fused GEMM
+        weight = torch.cat([module.weight for module in projections])
+        bias = torch.cat([module.bias for module in projections])
+        qkv = F.linear(hidden, weight, bias)
+    else:  # wrapped projections (e.g. LoRA adapters) must run as modules, or their extra work would be bypassed
+        qkv = torch.cat([module(hidden) for module in projections], dim=1)
     head = attention.attention_head_size
     heads = qkv.shape[1] // (3 * head)
     scale = getattr(attention, "scaling", head**-0.5)

@@ -1,4 +1,5 @@
-"""Devices and clocks: CUDA is synchronized before every clock read, so time covers the work done."""
+"""Devices and clocks: CUDA is synchronized before every clock read, so time covers the work done; under several
+ranks the timed region opens and closes with a barrier, so it spans every rank's work."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ from dataclasses import dataclass
 import torch
 
 from bench.errors import BenchError
+from bench.training import distributed
 
 
 def resolve_device(requested: str) -> torch.device:
+    """The device to train on; a rank launched by torchrun or --nproc takes GPU LOCAL_RANK for `auto` and `cuda`."""
+    device = _resolve(requested)
+    if device.type == "cuda" and device.index is None and distributed.launched():
+        device = torch.device("cuda", distributed.local_rank() % torch.cuda.device_count())
+        torch.cuda.set_device(device)
+    return device
+
+
+def _resolve(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested not in ("cpu", "cuda") and not (requested.startswith("cuda:") and requested[5:].isdecimal()):
@@ -40,11 +51,15 @@ class Stopwatch:
     CPU: perf_counter at each step end. CUDA: a timing event queued at each step end, no host sync per step
     (a sync would stall the pipeline and change what is measured); the events are read once, by
     `step_seconds`, after training. A step's start is the previous step's end (or the region's start), so the
-    time between two steps (loading the next batch) belongs to the step that follows, as on the wall clock."""
+    time between two steps (loading the next batch) belongs to the step that follows, as on the wall clock.
+
+    Under several ranks, `start` and `stop` wait at a barrier, so `seconds` spans all ranks' work (the slowest
+    rank's), and `busy_seconds` is this rank's own share: up to its last step, before the closing barrier."""
 
     def __init__(self, device: torch.device):
         self.device = device
         self.seconds = 0.0
+        self.busy_seconds = 0.0
         self._started: float | None = None
         self._regions: list[list] = []  # per start/stop region: its start mark, then each step's end mark
 
@@ -57,6 +72,7 @@ class Stopwatch:
 
     def start(self) -> None:
         synchronize(self.device)
+        distributed.barrier()
         self._started = time.perf_counter()
         self._regions.append([self._mark(self._started)])
 
@@ -71,6 +87,12 @@ class Stopwatch:
         end = self._mark() if self.device.type == "cuda" else None
         synchronize(self.device)
         now = time.perf_counter()
+        busy = now - self._started
+        self.busy_seconds += busy
+        distributed.counters["busy_seconds"] += busy
+        if distributed.active():  # the region ends when the slowest rank is done
+            distributed.barrier()
+            now = time.perf_counter()
         self.seconds += now - self._started
         self._started = None
         region = self._regions[-1]
@@ -120,8 +142,9 @@ def cpu_model() -> str:
 
 
 def describe(device: torch.device) -> Hardware:
-    """What ran the job. Training uses one device, so device-hours = wall hours x 1."""
+    """What ran the job. `device_count` is the number of ranks (one device each), so a 2-rank run never shares a
+    hardware fingerprint with a 1-rank one, and device-hours = wall hours x device_count."""
     cpu = cpu_model()
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
     name = gpu if device.type == "cuda" else f"{cpu} ({torch.get_num_threads()} threads)"
-    return Hardware(device.type, name, 1, cpu, gpu)
+    return Hardware(device.type, name, distributed.world_size(), cpu, gpu)

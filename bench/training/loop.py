@@ -16,8 +16,11 @@ import torch.nn.functional as F
 
 from bench.config import TrainConfig
 from bench.model.encoder import BiEncoder
+from bench.registry import StepContext, Strategy
 from bench.tasks.batching import Encoded
+from bench.training import distributed
 from bench.training.device import Stopwatch
+from bench.training.ledger import WorkLedger
 
 
 @dataclass
@@ -28,6 +31,8 @@ class TrainResult:
     curve: list[dict] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
     """Each step's seconds, dev evaluations left out: they sum to `seconds`."""
+    work: dict = field(default_factory=dict)
+    """The work ledger's totals (bench/training/ledger.py)."""
 
 
 def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
@@ -78,37 +83,61 @@ def precision(cfg: TrainConfig, device: torch.device) -> AbstractContextManager:
 
 def train_step(model: BiEncoder, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
                batch: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]], symmetric: bool,
-               autocast: AbstractContextManager) -> None:
-    """One optimizer step on a batch of ((message ids, mask), (reply ids, mask)): the only timed work."""
+               autocast: AbstractContextManager, after_backward: Callable[[], None] | None = None) -> torch.Tensor:
+    """One optimizer step on a batch of ((message ids, mask), (reply ids, mask)): the only timed work. Under
+    several ranks the batch is this rank's shard: the in-batch negatives are every rank's replies, and the
+    gradients are summed over ranks (bench/training/distributed.py says why that is the one-process gradient).
+    `after_backward` runs between backward and the optimizer step (gradients are there). Returns the loss
+    (detached)."""
     with autocast:
-        scores = model.similarity(*model.encode_pairs(*batch))
+        scores = model.similarity(*distributed.gather_pairs(*model.encode_pairs(*batch)))
         loss = in_batch_loss(scores.float(), symmetric)
     loss.backward()
+    distributed.sum_gradients(model)
+    if after_backward:
+        after_backward()
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
 
 
 def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfig, seed: int,
           device: torch.device, evaluate_dev: Callable[[], dict] | None = None,
-          on_step: Callable[[], None] | None = None) -> TrainResult:
+          on_step: Callable[[], None] | None = None, strategy: Strategy | None = None,
+          ledger: WorkLedger | None = None) -> TrainResult:
+    """Train `model` in place; `strategy` acts through its lifecycle hooks and `ledger` counts each step's work
+    (its totals land in `TrainResult.work`)."""
+    strategy = strategy or Strategy()
+    cfg = strategy.configure(cfg)  # this run's own settings (e.g. bf16); the suite's, and their hash, are unchanged
+    ledger = ledger or WorkLedger(model.original_shape())
     batch_size = min(cfg.batch_size, len(messages))
     steps = total_steps(len(messages), cfg)
     order = batch_order(len(messages), batch_size, steps, seed)
     optimizer, scheduler = make_optimizer(model, cfg, steps)
     curve_steps = {round(steps * (i + 1) / cfg.curve_points) for i in range(cfg.curve_points)}
     autocast = precision(cfg, device)
+    model.cache_prefix(strategy.cached_prefix(model))  # declared work: filled inside the timed steps
+    context = StepContext(0, steps, model, optimizer, seed, ledger)
 
     result = TrainResult()
     if evaluate_dev:
         result.curve.append({"seconds": 0.0, "step": 0, **evaluate_dev()})
     torch.manual_seed(seed)  # dropout masks
     model.train()
+    strategy.begin(context)
     clock = Stopwatch(device)
     clock.start()
     for step in range(steps):
-        batch = (messages.batch(order[step], device), replies.batch(order[step], device))
-        train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast)
+        index = distributed.shard(order[step])  # this rank's part of the global batch (all of it on one rank)
+        batch = (messages.batch(index, device), replies.batch(index, device))
+        context.step = step
+        strategy.before_step(context)
+        with ledger.step(model, optimizer):
+            train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast,
+                       lambda: strategy.after_backward(context))
+        strategy.after_step(context)
+        model.skip_layers(())  # skips last one step
         if on_step:
             on_step()
         clock.lap()
@@ -120,5 +149,9 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
                 clock.start()
     result.seconds = clock.stop()  # a stopped clock adds nothing: the last curve point is the training time
     result.step_seconds = clock.step_seconds()
+    strategy.end(context)
+    ledger.note(**model.prefix_cache_stats())
+    model.cache_prefix(None)
+    result.work = ledger.totals()
     result.steps, result.pairs = steps, steps * batch_size
     return result

@@ -19,14 +19,15 @@ from bench.errors import BenchError
 from bench.model import costmodel
 from bench.model.encoder import BiEncoder, LoadedModel, load_pretrained
 from bench.registry import REGISTRY, Strategy
-from bench.results.identity import Cell, Fingerprints, RunIdentity
+from bench.results.identity import Cell, Fingerprints, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
 from bench.results.store import Store
 from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import TokenisedTask, tokenise
-from bench.training import environment
+from bench.training import distributed, environment
 from bench.training.device import Hardware, describe, peak_memory, reset_peak_memory, resolve_device
 from bench.training.evaluate import rank
+from bench.training.ledger import WorkLedger
 from bench.training.loop import total_steps, train
 from bench.training.warmup import warm_up
 
@@ -92,7 +93,7 @@ class Measurement:
 
     @property
     def device_hours(self) -> float:
-        return self.train_seconds / 3600 * 1  # one device per run
+        return self.train_seconds / 3600 * distributed.world_size()  # one device per rank, busy for the wall time
 
     @property
     def samples_per_second(self) -> float | None:
@@ -107,8 +108,12 @@ class Measurement:
                 "test_left_out": self.test_left_out, **self.metrics}
 
 
-def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float) -> float:
-    """The FLOP model's speedup of this model's training plan over full fine-tuning of the original."""
+def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float, work: dict | None = None) -> float:
+    """Baseline-equivalent FLOPs over the work ledger's FLOPs when the run kept a ledger (right for plans that
+    change per step; equal to the FLOP model's ideal for a static plan), else the FLOP model's speedup of this
+    model's training plan over full fine-tuning of the original."""
+    if work and work.get("ideal_speedup"):
+        return work["ideal_speedup"]
     seq_len = max(1, round(mean_tokens))
     return costmodel.ideal_speedup(model.original_shape(), model.train_plan(),
                                    tokens_per_step=2 * cfg.batch_size * seq_len, seq_len=seq_len)
@@ -178,10 +183,16 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
     data, models) is checked before the first run starts; a failed run is stored as failed."""
     if rerun and worker:
         raise BenchError("--rerun and --worker do not combine: rerun the suite once, then start workers")
+    if worker and distributed.active():
+        raise BenchError("--worker does not combine with several ranks (--nproc or torchrun)")
+    distributed.check_batch(suite.train.batch_size)
     loaded = loaded or load_suite(config, suite, device_name)
+    distributed.share_suite(suite, loaded.device, rerun)  # the other ranks run it with rank 0 (they pass no store)
+    store = distributed.rank_store(store)  # under several ranks: rank 0 decides and writes, the others follow
     device, task, models, hardware = loaded.device, loaded.task, loaded.models, loaded.hardware
     strategies = loaded.strategies
     cells = plan(suite, task, models, strategies, hardware)
+    distributed.check_same("suite plan", [c.cell for c in cells])
     stale_after = timedelta(seconds=config.workers.stale_after_seconds)
     states = {} if rerun else store.cell_states(suite.name, stale_after)
     todo = [c for c in cells if "completed" not in states.get(c.cell, ())]
@@ -189,12 +200,14 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
         announce(f"suite {suite.name!r} on task {task.name!r} ({', '.join(suite.models)}), seeds {list(suite.seeds)}, "
                  f"{hardware.device_name}: {len(cells) - len(todo)} of {len(cells)} cells already done; "
                  f"running {len(todo)}")
+    store.record_peak_flops(hardware_hash(hardware), suite.train.precision, hardware.device_name,  # once per machine
+                            lambda: costmodel.matmul_peak_flops(device.type, dtype=suite.train.precision))
     context = SuiteContext(store, suite, task, device, hardware, environment.capture(), show_progress,
                            config.workers)
     inputs: dict[tuple[str, float], ModelInputs] = {}
     warmed: set[str] = set()
     run_ids: list[str] = []
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    previous = signal.signal(signal.SIGTERM, distributed.sigterm_handler(_raise_interrupted))
     overall = tqdm(total=len(todo), desc=f"suite {suite.name}", unit="run", disable=not show_progress, position=0)
 
     def attempt(planned: list[PlannedCell]) -> list[PlannedCell]:
@@ -256,6 +269,8 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     (or it is done, unless `rerun`). The run is stored as failed if anything goes wrong."""
     cfg, spec, strategy, store = context.train, built.spec, built.strategy, context.store
     model = build_model(inputs.loaded, cfg, strategy, seed, context.device)
+    seq_len = max(1, round(inputs.data.mean_tokens))  # the FLOP model's nominal step, as `ideal_speedup` prices it
+    ledger = WorkLedger(model.original_shape(), seq_len, nominal_tokens=2 * cfg.batch_size * seq_len)
     evaluated = None if strategy.trains else context.untrained.get((inputs.loaded.name, inputs.data.fraction,
                                                                      spec.label))
     environment = {**context.env, "evaluation_of": evaluated[0]} if evaluated else context.env
@@ -270,11 +285,12 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
             measured = dataclasses.replace(evaluated[1], eval_seconds=0.0)
         else:
             with Heartbeat(lambda: store.heartbeat(run_id), context.workers.heartbeat_seconds):
-                measured = measure(context, model, inputs.data, built, seed)
+                measured = measure(context, model, inputs.data, built, seed, ledger)
             if not strategy.trains:
                 context.untrained[(inputs.loaded.name, inputs.data.fraction, spec.label)] = (run_id, measured)
-        ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens) if strategy.trains else None
-        store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal}, measured.curve,
+        work = ledger.totals() if ledger.steps else None
+        ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens, work) if strategy.trains else None
+        store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal, "work": work}, measured.curve,
                            measured.ranks, measured.intent_ranks, measured.step_seconds)
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
@@ -283,8 +299,9 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
 
 
 def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built: BuiltStrategy,
-            seed: int) -> Measurement:
-    """Train (timed, dev curve paused out), then rank the test split (timed apart)."""
+            seed: int, ledger: WorkLedger | None = None) -> Measurement:
+    """Train (timed, dev curve paused out; `built.strategy`'s hooks act and `ledger` counts the work), then rank
+    the test split (timed apart)."""
     cfg, task, device, trains = context.train, context.task, context.device, built.strategy.trains
 
     def evaluate_dev() -> dict:
@@ -300,7 +317,8 @@ def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built:
     try:
         if trains:
             result = train(model, data.train_messages, data.train_replies, cfg, seed, device,
-                           evaluate_dev=evaluate_dev if task.dev else None, on_step=lambda: bar.update(1))
+                           evaluate_dev=evaluate_dev if task.dev else None, on_step=lambda: bar.update(1),
+                           strategy=built.strategy, ledger=ledger)
         else:
             result = None
     finally:
