@@ -105,6 +105,10 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
         row = _row(cfg, latest_per_seed(group), base_runs, ranks, curves, targets, base_matrix, pending)
         row.robust_time_reduction, row.robust_time_reduction_ci = _robust_time_reduction(
             cfg, latest_per_seed(group), base_runs, steps)
+        row.achieved_flops = _mean([run.work["real_flops"] / run.train_seconds
+                                    for run in latest_per_seed(group).values()
+                                    if run.work and run.work.get("real_flops") and run.train_seconds])
+        row.peak_flops = store.peak_flops(reference.hardware_hash, reference.settings["train"].get("precision", "fp32"))
         board.rows.append(row)
     _add_intervals(cfg, pending, limit_confidence)
 

@@ -107,8 +107,11 @@ class PrefixCache:
     """Hidden states after a frozen prefix (embeddings + `layers` bottom layers), once per distinct text, keyed by
     its token ids: a frozen prefix in eval mode gives a text the same output every step, and replies repeat."""
 
-    def __init__(self, layers: int):
+    def __init__(self, layers: int, whole_batches: bool = False):
         self.layers = layers
+        self.whole_batches = whole_batches
+        """Run the prefix on the whole batch whenever any text of it is new (evaluation's shared cache): the
+        outputs are then bit for bit those of the uncached path, whose batches are the same every run."""
         self.store: dict[bytes, torch.Tensor] = {}
         self.hits = self.misses = self.tokens_served = self.tokens_computed = 0
 
@@ -122,12 +125,14 @@ class PrefixCache:
             if key not in self.store:
                 first.setdefault(key, row)
         missing = sorted(first.values())
+        if missing and self.whole_batches:
+            missing = list(range(len(keys)))
         if missing:
             index = torch.tensor(missing, device=input_ids.device)
             width = max(lengths[r] for r in missing)
             hidden = tower.run_prefix(input_ids[index, :width], attention_mask[index, :width], self.layers)
             for row, chunk in zip(missing, hidden.split([lengths[r] for r in missing]), strict=True):
-                self.store[keys[row]] = chunk
+                self.store.setdefault(keys[row], chunk)
         computed = sum(lengths[r] for r in missing)
         self.misses += len(missing)
         self.hits += len(keys) - len(missing)
@@ -155,6 +160,7 @@ class Tower(nn.Module):
         self.unpad = unpad and all(packed.supports(layer, self.config) for layer in self.layers)
         self.skipped: frozenset[int] = frozenset()
         self.prefix_cache: PrefixCache | None = None
+        self.eval_prefix: PrefixCache | None = None  # set by evaluation (bench.training.evaluate) only
         self.recorder = None  # .record(tower, kind, layer index or texts pooled, tokens, input_grad), or None
 
     def _grad(self, layer_index: int | None):
@@ -166,8 +172,12 @@ class Tower(nn.Module):
         if self.recorder is not None:
             self.recorder.record(self, kind, index, tokens, input_grad)
 
+    def _prefix(self) -> PrefixCache | None:
+        """The frozen prefix's outputs to serve: training's cache, or at evaluation the suite's shared one."""
+        return self.prefix_cache if self.training else self.eval_prefix
+
     def _cached(self) -> bool:
-        return self.prefix_cache is not None and self.training
+        return self._prefix() is not None
 
     def _runs(self, index: int) -> bool:
         """False for a layer skipped this step (training only: every layer runs at evaluation)."""
@@ -200,10 +210,10 @@ class Tower(nn.Module):
         start = 0
         if self._cached():
             group = packed.plan([attention_mask])[0]
-            real = self.prefix_cache.packed(self, input_ids, attention_mask)
+            real = self._prefix().packed(self, input_ids, attention_mask)
             hidden = real.new_zeros(group.rows * group.width, real.shape[1]).index_copy(
                 0, group.positions, real).view(group.rows, group.width, -1)
-            start = self.prefix_cache.layers
+            start = self._prefix().layers
         else:
             with self._grad(None):
                 self._record("embeddings", None, tokens)
@@ -224,8 +234,8 @@ class Tower(nn.Module):
         groups = packed.plan([attention_mask for _, attention_mask in batches])
         start = 0
         if self._cached():
-            hidden = torch.cat([self.prefix_cache.packed(self, *batch) for batch in batches])
-            start = self.prefix_cache.layers
+            hidden = torch.cat([self._prefix().packed(self, *batch) for batch in batches])
+            start = self._prefix().layers
         else:
             with self._grad(None):
                 self._record("embeddings", None, groups[-1].stop)

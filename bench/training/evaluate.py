@@ -1,4 +1,12 @@
-"""Ranking evaluation: encode the whitelist and the messages, rank the whole whitelist per message."""
+"""Ranking evaluation: encode the whitelist and the messages, rank the whole whitelist per message.
+
+A strategy that freezes the embeddings and a bottom prefix of pre-trained layers leaves those weights as they
+were loaded, so every run of a suite with that prefix (every seed; layer-freeze(3) and cached-prefix(3) alike)
+computes the same hidden states after it for the same evaluation texts. `SharedPrefixes` keeps them, once per
+model, prefix depth and text set, and later runs start their evaluation above the prefix. It is exact: the
+prefix runs on the same batches as without it (`PrefixCache(whole_batches=True)`), so ranks are bit for bit the
+same (tests/test_eval_reuse.py); it is used only when the run's prefix weights hash equal to the pre-trained ones.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +15,73 @@ import torch
 import torch.nn.functional as F
 
 from bench.analysis.metrics import first_relevant_ranks, gold_ranks
-from bench.model.encoder import BiEncoder, Tower
+from bench.model.encoder import BiEncoder, LoadedModel, PrefixCache, Tower, weights_hash
 from bench.tasks.batching import Encoded
 
 
+class SharedPrefixes:
+    """Evaluation outputs of frozen pre-trained prefixes, shared by the runs of one suite."""
+
+    def __init__(self) -> None:
+        self._reference: dict[str, list[str]] = {}  # model name -> hashes of its embeddings, layer 0, layer 1, ...
+        self._caches: dict[tuple, tuple[Encoded, PrefixCache]] = {}
+
+    def _pretrained(self, loaded: LoadedModel) -> list[str]:
+        if loaded.name not in self._reference:
+            encoder = loaded.encoder
+            self._reference[loaded.name] = [weights_hash(encoder.embeddings)] + [
+                weights_hash(layer) for layer in encoder.encoder.layer]
+        return self._reference[loaded.name]
+
+    def cache(self, tower: Tower, loaded: LoadedModel, encoded: Encoded, batch_size: int) -> PrefixCache | None:
+        """The shared cache for this tower's frozen prefix on these texts, or None when it has no frozen prefix
+        or its prefix is not the pre-trained one (dropped bottom layers, adapters, layers frozen after training)."""
+        depth = tower.frozen_prefix
+        if not (tower.embeddings_frozen and depth > 0):
+            return None
+        mine = [weights_hash(tower.embeddings)] + [weights_hash(layer) for layer in tower.layers[:depth]]
+        if mine != self._pretrained(loaded)[: depth + 1]:
+            return None
+        key = (loaded.name, depth, tower.unpad, id(encoded), batch_size)
+        if key not in self._caches:  # the Encoded is kept with its cache, so its id is never reused
+            self._caches[key] = (encoded, PrefixCache(depth, whole_batches=True))
+        return self._caches[key][1]
+
+
 @torch.no_grad()
-def embed(tower: Tower, encoded: Encoded, batch_size: int, device: torch.device) -> torch.Tensor:
-    """Unit-length embeddings; batches are length-sorted so padding is minimal, then the order is restored."""
+def embed(tower: Tower, encoded: Encoded, batch_size: int, device: torch.device,
+          prefix: PrefixCache | None = None) -> torch.Tensor:
+    """Unit-length embeddings; batches are length-sorted so padding is minimal, then the order is restored.
+    With `prefix`, the frozen prefix's outputs come from (and go to) that shared cache."""
     order = torch.argsort(encoded.lengths, descending=True)
     out = torch.empty(len(encoded), tower.config.hidden_size)
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        ids, mask = encoded.batch(index, device)
-        out[index] = F.normalize(tower(ids, mask).float(), dim=-1).cpu()
+    tower.eval_prefix = prefix
+    try:
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            ids, mask = encoded.batch(index, device)
+            out[index] = F.normalize(tower(ids, mask).float(), dim=-1).cpu()
+    finally:
+        tower.eval_prefix = None
     return out
 
 
 @torch.no_grad()
 def rank(model: BiEncoder, messages: Encoded, whitelist: Encoded, gold: np.ndarray, relevant: np.ndarray,
-         batch_size: int, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """Per-query (exact-match rank of the real reply, rank of the first same-intent reply)."""
+         batch_size: int, device: torch.device, shared: tuple[SharedPrefixes, LoadedModel] | None = None,
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query (exact-match rank of the real reply, rank of the first same-intent reply). With `shared`, a
+    frozen pre-trained prefix's outputs are reused across runs."""
     was_training = model.training
     model.eval()
+
+    def prefix(tower: Tower, encoded: Encoded) -> PrefixCache | None:
+        return shared[0].cache(tower, shared[1], encoded, batch_size) if shared else None
+
     try:
-        scores = (embed(model.message_tower, messages, batch_size, device)
-                  @ embed(model.reply_tower, whitelist, batch_size, device).T).numpy()
+        scores = (embed(model.message_tower, messages, batch_size, device, prefix(model.message_tower, messages))
+                  @ embed(model.reply_tower, whitelist, batch_size, device,
+                          prefix(model.reply_tower, whitelist)).T).numpy()
     finally:
         model.train(was_training)
     return gold_ranks(scores, gold), first_relevant_ranks(scores, relevant)

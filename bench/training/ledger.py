@@ -8,7 +8,8 @@ skipped layers, pooling), and the ledger prices each step with the FLOP model's 
 FLOPs over ledger FLOPs, summed over the steps.
 
 With `nominal_tokens` each step's token counts are scaled to the FLOP model's nominal step (the share of a step's
-tokens a layer saw stays real), so a static plan gets exactly the ideal `costmodel.ideal_speedup` gives it.
+tokens a layer saw stays real), so a static plan gets exactly the ideal `costmodel.ideal_speedup` gives it;
+`real_flops` prices the real token counts, for the run's achieved FLOP/s.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class WorkLedger:
         self.shape, self.seq_len, self.nominal_tokens = shape, seq_len, nominal_tokens
         self.counts: Counter[str] = Counter({key: 0 for key in COUNTS})
         self.steps = 0
-        self.flops = self.baseline_flops = 0.0
+        self.flops = self.baseline_flops = self.real_flops = 0.0
         self.extras: dict[str, Any] = {}
         self.first_optimizer_params: int | None = None
         self.last_optimizer_params: int | None = None
@@ -93,16 +94,15 @@ class WorkLedger:
         costs = costmodel.layer_costs(self.shape, seq_len)
         scale = self.nominal_tokens / tokens if self.nominal_tokens else 1.0
         params = optimizer_params(optimizer)
-        flops = ADAMW_FLOPS_PER_PARAM * float(params)
+        token_flops = 0.0  # FLOPs of this step's token-proportional work, at its real token counts
         counts = self.counts
         for tower, kind, index, count, input_grad, grad in self._events:
-            scaled = count * scale
             if kind == "embeddings":
                 counts["embedding_tokens"] += count
                 trains = grad and any(p.requires_grad for p in tower.embeddings.parameters())
-                flops += costs.embedding * scaled * (2 if trains else 1)
+                token_flops += costs.embedding * count * (2 if trains else 1)
             elif kind == "pool":
-                flops += costs.pooling * scaled * (2 if input_grad else 1)
+                token_flops += costs.pooling * count * (2 if input_grad else 1)
             elif kind == "skip":
                 counts["skipped_layers"] += 1
             else:
@@ -119,13 +119,16 @@ class WorkLedger:
                     backward += costs.input_grads
                 elif any_trainable:  # the lowest trainable layer: no input gradient for Q/K/V to pass down
                     backward += costs.input_grads - costs.qkv_input
-                flops += (costs.forward + backward) * scaled
+                token_flops += (costs.forward + backward) * count
+        update = ADAMW_FLOPS_PER_PARAM * float(params)
+        flops = update + token_flops * scale
         step_tokens = self.nominal_tokens or tokens
         full = TrainPlan(self.shape.layers, 0, embeddings_frozen=False)  # every tower's weights in the optimizer
         full_params = towers * (self.shape.embedding_params + self.shape.layers * self.shape.params_per_layer)
         self.baseline_flops += costmodel.step_flops(self.shape, full, step_tokens, seq_len, optimizer_flops_per_param=0)
         self.baseline_flops += ADAMW_FLOPS_PER_PARAM * float(full_params)
         self.flops += flops
+        self.real_flops += update + token_flops  # at real token counts: for achieved FLOP/s
         self.steps += 1
         counts["tokens"] += tokens
         counts["texts"] += texts
@@ -143,4 +146,5 @@ class WorkLedger:
         return {"steps": self.steps, **dict(self.counts), "optimizer_params_first": self.first_optimizer_params,
                 "optimizer_params_last": self.last_optimizer_params, "flops": self.flops,
                 "baseline_flops": self.baseline_flops, "ideal_speedup": self.ideal_speedup,
+                "real_flops": self.real_flops,
                 "seq_len": self.seq_len, "nominal_tokens": self.nominal_tokens, **self.extras}

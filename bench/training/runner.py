@@ -26,7 +26,7 @@ from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import TokenisedTask, tokenise
 from bench.training import distributed, environment
 from bench.training.device import Hardware, describe, peak_memory, reset_peak_memory, resolve_device
-from bench.training.evaluate import rank
+from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.ledger import WorkLedger
 from bench.training.loop import total_steps, train
 from bench.training.warmup import warm_up
@@ -47,6 +47,8 @@ class SuiteContext:
     untrained: dict[tuple[str, float, str], tuple[str, Measurement]] = field(default_factory=dict)
     """(model, data fraction, strategy) -> (run id, measurement) of a strategy that does not train: its model is
     the same for every seed, so it is evaluated once and its other seeds' runs store that evaluation."""
+    prefixes: SharedPrefixes = field(default_factory=SharedPrefixes)
+    """Evaluation outputs of frozen pre-trained prefixes, computed once for all the suite's runs."""
 
     @property
     def train(self) -> TrainConfig:
@@ -285,7 +287,7 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
             measured = dataclasses.replace(evaluated[1], eval_seconds=0.0)
         else:
             with Heartbeat(lambda: store.heartbeat(run_id), context.workers.heartbeat_seconds):
-                measured = measure(context, model, inputs.data, built, seed, ledger)
+                measured = measure(context, model, inputs.data, built, seed, ledger, inputs.loaded)
             if not strategy.trains:
                 context.untrained[(inputs.loaded.name, inputs.data.fraction, spec.label)] = (run_id, measured)
         work = ledger.totals() if ledger.steps else None
@@ -299,14 +301,15 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
 
 
 def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built: BuiltStrategy,
-            seed: int, ledger: WorkLedger | None = None) -> Measurement:
+            seed: int, ledger: WorkLedger | None = None, loaded: LoadedModel | None = None) -> Measurement:
     """Train (timed, dev curve paused out; `built.strategy`'s hooks act and `ledger` counts the work), then rank
     the test split (timed apart)."""
     cfg, task, device, trains = context.train, context.task, context.device, built.strategy.trains
+    shared = (context.prefixes, loaded) if loaded is not None else None
 
     def evaluate_dev() -> dict:
         ranks, intent_ranks = rank(model, data.dev_messages, data.whitelist, task.dev_gold, data.dev_relevant,
-                                   cfg.eval_batch_size, device)
+                                   cfg.eval_batch_size, device, shared)
         summary = summarise(ranks, intent_ranks)
         return {**{name: summary[name] for name in CURVE_METRICS}, "headline": summary[task.headline_metric]}
 
@@ -326,7 +329,7 @@ def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built:
     curve = result.curve if result else ([{"seconds": 0.0, "step": 0, **evaluate_dev()}] if task.dev else [])
     started = time.perf_counter()
     ranks, intent_ranks = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
-                               cfg.eval_batch_size, device)
+                               cfg.eval_batch_size, device, shared)
     eval_seconds = time.perf_counter() - started
     memory, memory_kind = peak_memory(device)
     return Measurement(

@@ -1,0 +1,101 @@
+"""Evaluation reuses a frozen pre-trained prefix's outputs across runs, exactly: the same ranks bit for bit, and
+the prefix's layers do not run again."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bench.config import config_from_dict
+from bench.registry import REGISTRY
+from bench.results.store import Store
+from bench.tasks.tokenised import tokenise
+from bench.training.evaluate import SharedPrefixes, rank
+from bench.training.runner import build_model, load_suite, run_suite
+from tests.conftest import write_task
+
+TINY = "tiny-bert:layers=4,hidden=32,heads=2"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    task = write_task(tmp_path_factory.mktemp("task"))
+    config = config_from_dict({"suites": {"t": {
+        "task": str(task), "models": [TINY], "seeds": [0, 1],
+        "strategies": ["baseline", "layer-freeze:count=2", "drop-freeze:drop=1,freeze=2", "cached-prefix:count=2",
+                       "layer-drop:count=1,which=bottom"],
+        "train": {"batch_size": 16, "curve_points": 2, "dev_eval_pairs": 20, "eval_batch_size": 32}}}})
+    suite = config.suite("t")
+    loaded = load_suite(config, suite)
+    data = tokenise(loaded.task, loaded.models[0].tokenizer, suite.train, 1.0)
+    return config, suite, loaded, data
+
+
+@pytest.mark.parametrize("unpad", [True, False])
+def test_a_frozen_pretrained_prefix_is_computed_once_and_gives_the_same_ranks(setup, unpad):
+    config, suite, loaded, data = setup
+    cfg = suite.train.__class__(**{**suite.train.__dict__, "unpad": unpad})
+    task = loaded.task
+    shared = (SharedPrefixes(), loaded.models[0])
+    strategy = REGISTRY.build("layer-freeze", {"count": 2})
+    calls = {"prefix": 0, "above": 0}
+    outputs = []
+    for seed in (0, 1):
+        model = build_model(loaded.models[0], cfg, strategy, seed, torch.device("cpu"))
+        with torch.no_grad():  # a trained-looking model: layers above the prefix differ between the two seeds
+            for p in model.message_tower.layers[2:].parameters():
+                p.add_(0.01 * torch.randn_like(p))
+        hooks = [model.message_tower.layers[1].intermediate.dense.register_forward_hook(lambda *a: calls.__setitem__(
+            "prefix", calls["prefix"] + 1)),
+                 model.message_tower.layers[3].intermediate.dense.register_forward_hook(lambda *a: calls.__setitem__(
+                     "above", calls["above"] + 1))]
+        counted = dict(calls)
+        reused = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
+                      cfg.eval_batch_size, torch.device("cpu"), shared)
+        prefix_runs, above_runs = calls["prefix"] - counted["prefix"], calls["above"] - counted["above"]
+        for hook in hooks:
+            hook.remove()
+        plain = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
+                     cfg.eval_batch_size, torch.device("cpu"))
+        assert all(np.array_equal(a, b) for a, b in zip(reused, plain, strict=True))  # bit for bit
+        outputs.append(reused)
+        if seed == 0:
+            assert prefix_runs > 0 and above_runs > 0
+        else:
+            assert prefix_runs == 0 and above_runs > 0  # the second run starts above the prefix
+    assert not all(np.array_equal(a, b) for a, b in zip(*outputs, strict=True))  # the models really differ
+
+
+def test_only_an_unchanged_pretrained_prefix_is_shared(setup):
+    config, suite, loaded, data = setup
+    prefixes, model_in = SharedPrefixes(), loaded.models[0]
+    cpu = torch.device("cpu")
+    frozen = build_model(model_in, suite.train, REGISTRY.build("layer-freeze", {"count": 2}), 0, cpu)
+    assert prefixes.cache(frozen.message_tower, model_in, data.test_messages, 32) is not None
+    bottom = build_model(model_in, suite.train, REGISTRY.build("drop-freeze", {"drop": 1, "freeze": 2}), 0, cpu)
+    assert prefixes.cache(bottom.message_tower, model_in, data.test_messages, 32) is not None  # top layer dropped
+    baseline = build_model(model_in, suite.train, REGISTRY.build("baseline"), 0, cpu)
+    assert prefixes.cache(baseline.message_tower, model_in, data.test_messages, 32) is None
+    changed = build_model(model_in, suite.train, REGISTRY.build("layer-freeze", {"count": 2}), 0, cpu)
+    with torch.no_grad():
+        changed.message_tower.layers[0].output.dense.weight.add_(1e-3)  # e.g. trained before it was frozen
+    assert prefixes.cache(changed.message_tower, model_in, data.test_messages, 32) is None
+
+
+def test_a_suite_with_reuse_stores_the_same_metrics_as_runs_alone(setup, tmp_path):
+    config, suite, loaded, _ = setup
+    store = Store(f"sqlite:///{tmp_path}/all.db")
+    run_suite(config, suite, store, show_progress=False, loaded=loaded)
+    together = {(r.label, r.seed): r for r in store.runs()}
+    for label, spec in (("layer-freeze(count=2)", "layer-freeze:count=2"),
+                        ("cached-prefix(count=2)", "cached-prefix:count=2")):
+        alone = Store(f"sqlite:///{tmp_path}/{spec.split(':')[0]}.db")
+        single = suite.__class__(**{**suite.__dict__, "seeds": (1,), "strategies": (
+            next(s for s in suite.strategies if s.label == label),)})
+        run_suite(config, single, alone, show_progress=False, loaded=load_suite(config, single))
+        (own,) = alone.runs()
+        other = together[(label, 1)]
+        assert own.metrics() == other.metrics()
+        assert all(np.array_equal(a, b) for a, b in zip(alone.ranks([own.id])[own.id],
+                                                         store.ranks([other.id])[other.id], strict=True))
