@@ -208,6 +208,12 @@ def stale_after(config: Config) -> timedelta:
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bench.training import distributed
 
+    sizes = config.suite(args.suite).world_sizes
+    if sizes and not args.nproc and not distributed.launched() and not getattr(args, "one_size", False):
+        code = 0  # the suite once per rank count; the last report compares them (scaling efficiency)
+        for count in sizes:
+            code = max(code, cmd_run(config, argparse.Namespace(**{**vars(args), "nproc": count, "one_size": True})))
+        return code
     if distributed.dispatches(args):  # --nproc N or torchrun: launch the ranks, or join them (rank 0 goes on below)
         return distributed.run(config, args, cmd_run)
     from bench.analysis import leaderboard

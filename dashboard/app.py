@@ -31,7 +31,7 @@ from bench.results.store import Store  # noqa: E402
 from dashboard import data, views  # noqa: E402
 
 LABELS = {"suite": "Suite", "task": "Task", "model": "Model", "train_fraction": "Training-data fraction",
-          "device_type": "Device"}
+          "device_type": "Device", "device_count": "Devices (ranks)"}
 
 
 def settings() -> tuple[str, StatsConfig, timedelta]:

@@ -194,3 +194,26 @@ def test_nproc_usage_errors_are_one_line(tmp_path):
         main(["run", "--nproc", "0"])
     with pytest.raises(distributed.BenchError, match="--worker does not combine with --nproc"):
         main(["run", "--nproc", "2", "--worker"])
+
+
+def test_a_suite_over_world_sizes_reports_scaling_and_until_decided_rounds_follow_across_ranks(tmp_path, task_dir,
+                                                                                             capsys):
+    config = write_config(tmp_path, task_dir, ["baseline", "layer-freeze:count=2"])
+    text = config.read_text().replace("seeds = [0]", "seeds = [0]\nworld_sizes = [1, 2]")
+    config.write_text("[stats]\nmargin = 0.0\nbootstrap_samples = 100\n" + text)
+    db = tmp_path / "sizes.db"
+    assert main(["run", "--config", str(config), "--suite", "t", "--quiet", "--db", f"sqlite:///{db}"]) == 0
+    out = capsys.readouterr().out
+    assert "| cpu x2 ranks |" in out
+    for strategy in ("baseline", "layer-freeze(count=2)"):
+        assert f"scaling: {strategy} on 2 ranks:" in out and "efficiency" in out
+    assert sorted((r["strategy"], r["device_count"]) for r in runs(db)) == [
+        ("baseline", 1), ("baseline", 2), ("layer-freeze", 1), ("layer-freeze", 2)]
+    # Seeds until decided, on 2 ranks: rank 0 decides each round and the other rank follows it.
+    until = tmp_path / "until.db"
+    assert main(["run", "--config", str(config), "--suite", "t", "--quiet", "--db", f"sqlite:///{until}",
+                 "--nproc", "2", "--until-decided", "--max-seeds", "2"]) == 0
+    assert "Until decided:" in capsys.readouterr().out
+    stored = runs(until)
+    assert {r["device_count"] for r in stored} == {2} and all(r["status"] == "completed" for r in stored)
+    assert {r["seed"] for r in stored if r["strategy"] == "baseline"} <= {0, 1}

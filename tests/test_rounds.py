@@ -87,3 +87,13 @@ def test_bad_until_decided_flags_are_one_line_errors(tmp_path, flags, message):
                             timeout=300)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_futile_only_when_the_whole_interval_is_within_the_test_sets_half_width_of_the_margin():
+    from bench.training.rounds import futile
+
+    # margin 0.01, query half-width 0.008: a truth anywhere in (-0.018, -0.002) can never be decided
+    assert futile(-0.015, -0.004, 0.01, 0.008)
+    assert not futile(-0.020, -0.004, 0.01, 0.008)  # the truth may be below -0.018: inferior is still reachable
+    assert not futile(-0.015, 0.001, 0.01, 0.008)  # or above -0.002: non-inferior is still reachable
+    assert not futile(None, None, 0.01, 0.008) and not futile(-0.015, -0.004, 0.01, None)

@@ -17,14 +17,14 @@ import numpy as np
 
 from bench.analysis import sequential, stats, timing
 from bench.analysis.metrics import BY_NAME, METRICS, per_query
-from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Unfinished
+from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Scaling, Unfinished
 from bench.config import StatsConfig
 from bench.model import costmodel
 from bench.results.models import Run
 from bench.results.store import Store
 
 # A cell: the runs compared together (the dashboard's filters, in the order they narrow it down).
-CELL = ("suite", "task", "model", "train_fraction", "device_type")
+CELL = ("suite", "task", "model", "train_fraction", "device_type", "device_count")
 # Within a cell, only runs that match the baseline's fingerprint on every column are compared: (column, what).
 FINGERPRINT = (("task_hash", "task data"), ("model_hash", "model weights"), ("settings_hash", "settings"),
                ("hardware_hash", "hardware"))
@@ -36,6 +36,7 @@ class Leaderboard:
     rows: list[Row] = field(default_factory=list)
     excluded: list[Excluded] = field(default_factory=list)
     unfinished: list[Unfinished] = field(default_factory=list)
+    scaling: list[Scaling] = field(default_factory=list)
 
 
 def cell_key(run: Run) -> tuple:
@@ -70,7 +71,28 @@ def build(store: Store, stats_config: StatsConfig, baseline: str = "baseline", s
                    for key, value in wanted.items())]
     for key in sorted(cells, key=lambda k: tuple(str(x) for x in k)):
         _build_cell(store, stats_config, baseline, cells[key], board, limit_confidence or stats_config.confidence)
+    board.scaling = scaling(runs, board)
     return board
+
+
+def scaling(runs: list[Run], board: Leaderboard) -> list[Scaling]:
+    """Each strategy on N > 1 ranks against itself on 1 rank, in the same suite, task, model, fraction and device
+    type, over the seeds both have (only runs the leaderboard compared)."""
+    compared = {(row.suite, row.task, row.model, row.train_fraction, row.device, row.devices, row.strategy)
+                for row in board.rows}
+    seconds: dict[tuple, dict[int, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    for run in runs:
+        key = (run.suite, run.task, run.model, run.train_fraction, run.device_type, run.label)
+        if (*key[:5], run.device_count, run.label) in compared and run.train_seconds:
+            seconds[key][run.device_count][run.seed] = run.train_seconds  # runs come oldest first: newest wins
+    out = []
+    for key, by_count in sorted(seconds.items(), key=lambda item: tuple(str(x) for x in item[0])):
+        for count in sorted(c for c in by_count if c > 1 and 1 in by_count):
+            shared = sorted(by_count[count].keys() & by_count[1].keys())
+            if shared:
+                out.append(Scaling(key[-1], count, len(shared), float(np.mean([by_count[count][s] for s in shared])),
+                                   float(np.mean([by_count[1][s] for s in shared]))))
+    return out
 
 
 def _exclude(board: Leaderboard, run: Run, reason: str) -> None:
@@ -141,7 +163,7 @@ def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], rank
     reached, to_target, to_target_reduction = _time_to_target(runs, base_runs, curves, targets)
     row = Row(
         strategy=first.label, name=first.strategy, params=first.params, suite=first.suite, task=first.task,
-        model=first.model, train_fraction=first.train_fraction, device=first.device_type,
+        model=first.model, train_fraction=first.train_fraction, device=first.device_type, devices=first.device_count,
         device_name=first.device_name, runs=len(seeds), seeds=seeds, train_seconds=_mean(list(seconds.values())),
         time_reduction=time_reduction, time_reduction_ci=None if red_lo is None else Interval(red_lo, red_hi),
         device_hours=_mean([runs[s].device_hours for s in seeds]),
@@ -205,12 +227,11 @@ def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarr
             metric = BY_NAME[row.headline_metric]
             row.verdict = stats.verdict(*metric.gain_bounds(row.headline.delta_ci.lo, row.headline.delta_ci.hi),
                                         cfg.margin)
+            delta = matrix[metric.name] - base[metric.name]
+            row.query_half_width = stats.components(delta).limit_half_width(limit_confidence)
             if row.verdict == "inconclusive":
-                delta = matrix[metric.name] - base[metric.name]
-                parts = stats.components(delta)
                 limit = sequential.seed_limited_or_query_limited(
-                    [metric.gain(d) for d in delta.mean(axis=1)], parts.limit_half_width(limit_confidence),
-                    cfg.margin, limit_confidence)
+                    [metric.gain(d) for d in delta.mean(axis=1)], row.query_half_width, cfg.margin, limit_confidence)
                 row.limit, row.seeds_needed = limit.kind, limit.seeds_needed
 
 

@@ -98,10 +98,14 @@ class Row:
     # margin, not more seeds); None for a decided verdict (bench.analysis.sequential).
     limit: str | None = None
     seeds_needed: int | None = None
+    query_half_width: float | None = None  # the headline interval's part that no number of seeds shrinks
     # Training throughput from the FLOP model and real token counts, and this machine's measured dense-matmul
     # peak (once per hardware fingerprint): their ratio is how close the loop runs to the physical limit.
     achieved_flops: float | None = None
     peak_flops: float | None = None
+    # Devices (ranks) each run trained on: a cell holds one count, so runs on 2 ranks are never compared with a
+    # 1-rank baseline; `scaling` compares the counts.
+    devices: int | None = None
     # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
     missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -150,6 +154,26 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """One strategy trained on `devices` ranks against the same strategy on one: speedup over 1 rank and
+    scaling efficiency (speedup / devices), from mean training seconds over the seeds both have."""
+
+    strategy: str
+    devices: int
+    seeds: int
+    seconds: float
+    one_device_seconds: float
+
+    @property
+    def speedup(self) -> float:
+        return self.one_device_seconds / self.seconds
+
+    @property
+    def efficiency(self) -> float:
+        return self.speedup / self.devices
+
+
+@dataclass(frozen=True)
 class Excluded:
     """A completed run left out of the comparison, and why."""
 
@@ -190,6 +214,6 @@ def _keys() -> tuple[str, ...]:
 
 
 JSON_KEYS = _keys()  # the export's keys, in order
-APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "achieved_flops",
-                 "peak_flops")
+APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
+                 "achieved_flops", "peak_flops", "devices")
 """Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

@@ -113,11 +113,17 @@ class SuiteConfig:
     """Add seeds in rounds until each strategy's headline verdict is decided (bench.training.rounds)."""
     max_seeds: int = 10
     """With until_decided: the most seeds a strategy gets; also the last look of the sequential correction."""
+    world_sizes: tuple[int, ...] = ()
+    """Rank counts to train every run on, one after another (e.g. (1, 2)); the report adds scaling efficiency.
+    Empty: one process, or what --nproc / torchrun says."""
 
     def __post_init__(self) -> None:
         where = f"suites.{self.name}"
         if not 2 <= self.max_seeds <= 100:
             raise BenchError(f"{where}.max_seeds must be from 2 to 100, got {self.max_seeds}; fix it in bench.toml")
+        if any(not 1 <= n <= 1024 for n in self.world_sizes):
+            raise BenchError(f"{where}.world_sizes must be rank counts from 1 to 1024, got {list(self.world_sizes)}; "
+                             "fix it in bench.toml")
         if self.until_decided and len(self.seeds) >= self.max_seeds:
             raise BenchError(f"{where}: until_decided needs fewer starting seeds ({len(self.seeds)}) than max_seeds "
                              f"({self.max_seeds}); raise max_seeds (--max-seeds) or start with fewer seeds")

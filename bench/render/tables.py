@@ -76,8 +76,9 @@ def _time_target(row: Row) -> str:
 def _groups(board: Leaderboard) -> list[tuple[str, list[int]]]:
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(board.rows):
+        devices = f" x{row.devices} ranks" if row.devices and row.devices > 1 else ""
         title = (f"suite {row.suite} | task {row.task} | model {row.model} | data {row.train_fraction:g} | "
-                 f"{row.device} | headline {row.headline_metric} | test pairs {row.test_pairs} "
+                 f"{row.device}{devices} | headline {row.headline_metric} | test pairs {row.test_pairs} "
                  f"({row.test_left_out} left out)")
         groups.setdefault(title, []).append(index)
     return list(groups.items())
@@ -107,6 +108,12 @@ def _export(rows: list[dict], fmt: str) -> str:
     return buffer.getvalue()
 
 
+def scaling_lines(board: Leaderboard) -> list[str]:
+    """Speedup over one rank and scaling efficiency, per strategy and rank count."""
+    return [f"scaling: {s.strategy} on {s.devices} ranks: {s.seconds:.1f} s vs {s.one_device_seconds:.1f} s on 1 "
+            f"({s.seeds} seeds), speedup {s.speedup:.2f}x, efficiency {s.efficiency:.0%}" for s in board.scaling]
+
+
 def _peak_lines(board: Leaderboard) -> list[str]:
     """The baseline's achieved FLOP/s against this machine's measured matmul peak: the loop's physical limit."""
     return [f"{row.strategy} ({row.suite}, {row.device_name}): {row.achieved_flops / 1e9:.1f} GFLOP/s of training "
@@ -132,5 +139,5 @@ def render(board: Leaderboard, fmt: str) -> str:
              "load trimmed; (wall) where a run has no step times. wall red.: 1 - t/t_base, mean over seeds.",
              "An open verdict says what would settle it: (seeds: ~N) about N seeds in all; (query-limited) the test "
              "set's own noise reaches the margin, so more test pairs or a wider margin, not more seeds."]
-    notes += _peak_lines(board)
+    notes += _peak_lines(board) + scaling_lines(board)
     return "\n".join(parts + notes + _excluded(board))

@@ -2,8 +2,9 @@
 
 Round 1 runs the suite's seeds; after each round, each open strategy's headline difference from the baseline gets
 an interval at the look's confidence (`sequential.look_confidence`: O'Brien-Fleming-type alpha spending over
-looks from the suite's seed count up to `max_seeds`), and a strategy whose verdict is decided stops. The others,
-and the baseline, get the next seed. Cells already in the store are not run again (resume), so a second
+looks from the suite's seed count up to `max_seeds`), and a strategy whose verdict is decided stops, or whose
+interval shows that no number of seeds can decide it (`futile`: query-limited). The others, and the baseline,
+get the next seed. Cells already in the store are not run again (resume), so a second
 `--until-decided` replays the same looks and only runs what is missing; an interrupted one carries on.
 """
 
@@ -57,11 +58,20 @@ def _decision(row: Row, margin: float, first: int, max_seeds: int, confidence: f
     interval = row.headline.delta_ci
     lo, hi = (None, None) if interval is None else metric.gain_bounds(interval.lo, interval.hi)
     verdict, stop = decide(lo, hi, margin, row.runs, max_seeds) if row.runs >= first else ("inconclusive", False)
-    if not stop and row.limit == "query" and row.runs >= first:
-        stop = True  # more seeds cannot settle it: the fixed test set's noise alone reaches the margin
-    return Decision(row.strategy, verdict, row.runs, confidence, row.headline.delta, interval,
-                    None if verdict != "inconclusive" else row.limit,
-                    None if verdict != "inconclusive" else row.seeds_needed), stop
+    limit, needed = (None, None) if verdict != "inconclusive" else (row.limit, row.seeds_needed)
+    if not stop and row.runs >= first and futile(lo, hi, margin, row.query_half_width):
+        stop, limit, needed = True, "query", None
+    return Decision(row.strategy, verdict, row.runs, confidence, row.headline.delta, interval, limit, needed), stop
+
+
+def futile(lo: float | None, hi: float | None, margin: float, query_half_width: float | None) -> bool:
+    """No number of seeds can settle it: wherever in this look's interval the true difference lies, it is within
+    the fixed test set's own half-width of -margin, so even a seed-noise-free interval would straddle -margin.
+    Judged on the interval, not the point estimate, so a mean that seed noise has pulled towards the margin does
+    not stop a strategy early."""
+    if lo is None or hi is None or query_half_width is None:
+        return False
+    return -margin - query_half_width < lo and hi < -margin + query_half_width
 
 
 def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: LoadedSuite, max_seeds: int,
@@ -89,7 +99,8 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
         look = len(seeds)
         confidence = look_confidence(min(look, max_seeds), max_seeds, 1 - config.stats.confidence, first)
         board = leaderboard.build(store, dataclasses.replace(config.stats, confidence=confidence), suite.baseline,
-                                  limit_confidence=last, suite=suite.name, task=task, model=list(suite.models))
+                                  limit_confidence=last, suite=suite.name, task=task, model=list(suite.models),
+                                  seed=list(seeds))  # this look's seeds only: a replay sees what the first run saw
         by_label = {row.strategy: row for row in board.rows}
         for label in list(open_labels):
             row = by_label.get(label)
