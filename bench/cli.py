@@ -210,15 +210,18 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
     sizes = config.suite(args.suite).world_sizes
     if sizes and not args.nproc and not distributed.launched() and not getattr(args, "one_size", False):
-        code = 0  # the suite once per rank count; the last report compares them (scaling efficiency)
+        code, started = 0, time.perf_counter()  # the suite once per rank count, then one report of them all
         for count in sizes:
             code = max(code, cmd_run(config, argparse.Namespace(**{**vars(args), "nproc": count, "one_size": True})))
+        if code == 0:
+            from bench.results.store import Store
+
+            print("\nEvery rank count:")
+            print_board(config, suite_for_run(config, args), Store(args.db or config.db, read_only=True), started)
         return code
     if distributed.dispatches(args):  # --nproc N or torchrun: launch the ranks, or join them (rank 0 goes on below)
         return distributed.run(config, args, cmd_run)
-    from bench.analysis import leaderboard
     from bench.registry import REGISTRY
-    from bench.render import tables as report
     from bench.results.store import Store
     from bench.training import rounds
     from bench.training.runner import load_suite, run_suite
@@ -238,14 +241,22 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     else:
         run_suite(config, suite, store, show_progress=not args.quiet, loaded=loaded, rerun=args.rerun,
                   worker=args.worker, announce=announce)
-    task_name = config.task(suite.task).name
+    print_board(config, suite, store, started, decisions)
+    return 0
+
+
+def print_board(config: Config, suite: SuiteConfig, store, started: float, decisions=None) -> None:
+    """The suite's leaderboard (every rank count it has), the until-decided table if any, and the wall time."""
+    from bench.analysis import leaderboard
+    from bench.render import tables as report
+    from bench.training import rounds
+
     board = leaderboard.build(store, config.stats, suite.baseline, stale_after(config), suite=suite.name,
-                              task=task_name, model=list(suite.models))
+                              task=config.task(suite.task).name, model=list(suite.models))
     print(report.render(board, "table"))
     if decisions is not None:
         print("\nUntil decided:\n" + rounds.render(decisions, config.stats.margin, suite.max_seeds))
     print(f"\ntotal wall time: {time.perf_counter() - started:.1f} s; results in {store.url}")
-    return 0
 
 
 def cmd_list(config: Config, args: argparse.Namespace) -> int:

@@ -200,7 +200,7 @@ def test_a_suite_over_world_sizes_reports_scaling_and_until_decided_rounds_follo
                                                                                              capsys):
     config = write_config(tmp_path, task_dir, ["baseline", "layer-freeze:count=2"])
     text = config.read_text().replace("seeds = [0]", "seeds = [0]\nworld_sizes = [1, 2]")
-    config.write_text("[stats]\nmargin = 0.0\nbootstrap_samples = 100\n" + text)
+    config.write_text(text + "\n[stats]\nmargin = 0.0\nbootstrap_samples = 100\n")
     db = tmp_path / "sizes.db"
     assert main(["run", "--config", str(config), "--suite", "t", "--quiet", "--db", f"sqlite:///{db}"]) == 0
     out = capsys.readouterr().out
@@ -213,7 +213,6 @@ def test_a_suite_over_world_sizes_reports_scaling_and_until_decided_rounds_follo
     until = tmp_path / "until.db"
     assert main(["run", "--config", str(config), "--suite", "t", "--quiet", "--db", f"sqlite:///{until}",
                  "--nproc", "2", "--until-decided", "--max-seeds", "2"]) == 0
-    assert "Until decided:" in capsys.readouterr().out
     stored = runs(until)
     assert {r["device_count"] for r in stored} == {2} and all(r["status"] == "completed" for r in stored)
-    assert {r["seed"] for r in stored if r["strategy"] == "baseline"} <= {0, 1}
+    assert {r["seed"] for r in stored if r["strategy"] == "baseline"} == {0, 1}  # a second round ran on both ranks

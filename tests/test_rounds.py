@@ -24,6 +24,7 @@ def make_config(tmp_path, margin: float, seeds: list[int]):
         "stats": {"margin": margin, "bootstrap_samples": 200},
         "suites": {"t": {"task": str(task), "models": [TINY], "seeds": seeds,
                          "strategies": ["baseline", "layer-drop:count=1", "layer-freeze:count=1"],
+                         "until_decided": True, "max_seeds": 3,
                          "train": {"batch_size": 16, "curve_points": 1, "dev_eval_pairs": 10}}}})
 
 
@@ -37,8 +38,8 @@ def test_adding_seeds_runs_only_the_new_ones_and_compares_them_all(tmp_path):
     suite = config.suite("t")
     assert len(run_suite(config, suite, store, show_progress=False)) == 6
     said: list[str] = []
-    more = run_suite(config, suite.__class__(**{**suite.__dict__, "seeds": (0, 1, 2, 3)}), store,
-                     show_progress=False, announce=said.append)
+    wider = suite.__class__(**{**suite.__dict__, "seeds": (0, 1, 2, 3), "until_decided": False})
+    more = run_suite(config, wider, store, show_progress=False, announce=said.append)
     assert len(more) == 6 and "6 of 12 cells already done; running 6" in said[-1]
     assert {run.seed for run in store.runs() if run.id in more} == {2, 3}
     from bench.analysis import leaderboard

@@ -93,7 +93,8 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
     last = look_confidence(max_seeds, max_seeds, 1 - config.stats.confidence, first)
     while True:
         running = baseline + [b for b in others if b.spec.label in open_labels]
-        round_suite = dataclasses.replace(suite, seeds=tuple(seeds), strategies=tuple(b.spec for b in running))
+        round_suite = dataclasses.replace(suite, seeds=tuple(seeds), strategies=tuple(b.spec for b in running),
+                                          until_decided=False)  # a round is an ordinary suite run
         run_suite(config, round_suite, store, show_progress=show_progress, announce=announce,
                   loaded=dataclasses.replace(loaded, strategies=running))
         look = len(seeds)
