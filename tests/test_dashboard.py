@@ -136,7 +136,7 @@ def test_leaderboard_table_is_bench_leaderboard_for_the_newest_cell(app, db):
     at = app(db)
     chosen = {box.label: box.value for box in at.sidebar.selectbox}
     assert chosen == {"Suite": "t", "Task": "toy", "Model": MODEL, "Training-data fraction": 1.0, "Device": "cpu",
-                      "Baseline strategy": "baseline"}
+                      "Devices (ranks)": 1, "Baseline strategy": "baseline"}
     board = expected_board(db)
     assert len(board.rows) == 4 and not board.excluded
     table = at.dataframe[0].value

@@ -25,7 +25,8 @@ from bench.training import distributed
 from bench.training.loop import train, train_step
 from tests.conftest import encoded_pairs, tiny_bert
 
-STRATEGIES = ["baseline", "layer-drop:count=2", "layer-freeze:count=2"]
+STRATEGIES = ["baseline", "layer-drop:count=2", "layer-freeze:count=2", "progressive-freeze:count=2,t0=0.25",
+              "stochastic-depth:p=0.5"]  # the last two act through per-step hooks (freezing, skipping) in training
 BATCH = 8
 TINY = "tiny-bert:layers=4,hidden=32,heads=2"
 
@@ -37,11 +38,15 @@ class Recorder(torch.optim.SGD):
         self.grads = [p.grad.detach().clone() for group in self.param_groups for p in group["params"]]
 
 
-def model_for(label: str) -> BiEncoder:
+def strategy_for(label: str):
     name, _, params = label.partition(":")
-    kwargs = {k: int(v) for k, v in (p.split("=") for p in params.split(","))} if params else {}
+    pairs = [p.split("=") for p in params.split(",")] if params else []
+    return REGISTRY.build(name, {k: float(v) if "." in v else int(v) for k, v in pairs})
+
+
+def model_for(label: str) -> BiEncoder:
     model = BiEncoder(tiny_bert(layers=4, hidden=32), shared_towers=True, scale=20.0, unpad=True)
-    REGISTRY.build(name, kwargs).prepare(model)
+    strategy_for(label).prepare(model)
     model.double()  # float64: rank and single-process sums differ only at 1e-16, so the comparison is tight
     model.disable_dropout()
     return model.train()
@@ -60,7 +65,7 @@ def one_step_and_training(label: str) -> dict:
     loss = train_step(model, optimizer, scheduler, batch, True, nullcontext())
     model = model_for(label)
     cfg = TrainConfig(batch_size=BATCH, epochs=2.0, learning_rate=1e-3, fused_optimizer=False, curve_points=1)
-    result = train(model, messages, replies, cfg, seed=0, device=torch.device("cpu"))
+    result = train(model, messages, replies, cfg, seed=0, device=torch.device("cpu"), strategy=strategy_for(label))
     return {"loss": float(loss), "grads": optimizer.grads, "steps": result.steps,
             "weights": {k: v.clone() for k, v in model.state_dict().items()}}
 
