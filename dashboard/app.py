@@ -120,8 +120,9 @@ def show_leaderboard(board, stats: StatsConfig) -> None:
     st.dataframe(views.style_verdicts(frame), hide_index=True, column_config=views.leaderboard_column_config(frame))
     headline = metric_label(board.rows[0].headline_metric)
     st.caption(f"Δ = strategy − baseline on the test set (mean over paired seeds and queries), with "
-               f"{stats.confidence:.0%} paired-bootstrap CIs ({stats.bootstrap_samples} samples). Verdict: "
-               f"non-inferiority of {headline} at margin {stats.margin:g}. Time reduction CI: Student-t over seeds.")
+               f"{stats.confidence:.0%} two-way (seeds × queries) t intervals. Verdict: non-inferiority of "
+               f"{headline} at margin {stats.margin:g}. Robust time reduction: paired per-step times, bursts trimmed, "
+               "two-level bootstrap; time reduction: wall clock, Student-t over seeds.")
     st.download_button("Download leaderboard (CSV)", report.render(board, "csv"), file_name="leaderboard.csv",
                        mime="text/csv", on_click="ignore")
     if board.excluded:

@@ -102,7 +102,7 @@ for _name in CURVE_METRICS:
 
 
 class QueryRanks(Base):
-    """Per-test-query ranks, kept for paired bootstrap intervals (int32 arrays as bytes)."""
+    """Per-test-query ranks, kept for paired per-query intervals (int32 arrays as bytes)."""
 
     __tablename__ = "query_ranks"
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
