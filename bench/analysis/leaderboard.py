@@ -123,14 +123,14 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
                for seed, run in base_runs.items() if curves.get(run.id)}
     base_matrix = _per_query_matrix(base_runs, ranks)
     pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]] = []
+    peak = store.peak_flops(reference.hardware_hash, reference.settings["train"].get("precision", "fp32"))
     for _, group in sorted(by_label.items(), key=lambda item: (item[0] != reference.label, item[0])):
-        row = _row(cfg, latest_per_seed(group), base_runs, ranks, curves, targets, base_matrix, pending)
-        row.robust_time_reduction, row.robust_time_reduction_ci = _robust_time_reduction(
-            cfg, latest_per_seed(group), base_runs, steps)
-        row.achieved_flops = _mean([run.work["real_flops"] / run.train_seconds
-                                    for run in latest_per_seed(group).values()
+        latest = latest_per_seed(group)
+        row = _row(cfg, latest, base_runs, ranks, curves, targets, base_matrix, pending)
+        row.robust_time_reduction, row.robust_time_reduction_ci = _robust_time_reduction(cfg, latest, base_runs, steps)
+        row.achieved_flops = _mean([run.work["real_flops"] / run.train_seconds for run in latest.values()
                                     if run.work and run.work.get("real_flops") and run.train_seconds])
-        row.peak_flops = store.peak_flops(reference.hardware_hash, reference.settings["train"].get("precision", "fp32"))
+        row.peak_flops = peak
         board.rows.append(row)
     _add_intervals(cfg, pending, limit_confidence)
 
