@@ -9,6 +9,7 @@ import signal
 import pytest
 from sqlalchemy import create_engine, text
 
+from bench.results.store import Store
 from tests import pgserver
 from tests.conftest import write_task
 from tests.test_resume import bench, suite_toml, wait_for
@@ -54,3 +55,26 @@ def test_four_sqlite_workers_run_every_cell_once_and_take_over_a_killed_one(tmp_
 def test_four_postgresql_workers_run_every_cell_once_and_take_over_a_killed_one(tmp_path):
     with pgserver.postgres_server() as url:
         run_workers(tmp_path, url)
+
+
+def record_race(url: str) -> None:
+    """Two workers that both found no peak and both measured: the second insert keeps the first figure."""
+    first, second = Store(url), Store(url)
+
+    def measure_while_another_worker_records() -> float:
+        assert second.record_peak_flops("hw", "fp32", "cpu", lambda: 7.0) == 7.0
+        return 9.0
+
+    assert first.record_peak_flops("hw", "fp32", "cpu", measure_while_another_worker_records) == 7.0
+    assert count(url, "select matmul_flops from hardware_peaks") == [(7.0,)]
+    assert Store(url).record_peak_flops("hw", "fp32", "cpu", lambda: pytest.fail("measured twice")) == 7.0
+
+
+def test_workers_measuring_the_peak_at_once_keep_one_figure_on_sqlite(tmp_path):
+    record_race(f"sqlite:///{tmp_path}/r.db")
+
+
+@pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "PostgreSQL is available")
+def test_workers_measuring_the_peak_at_once_keep_one_figure_on_postgresql():
+    with pgserver.postgres_server() as url:
+        record_race(url)

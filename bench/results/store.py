@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -281,16 +283,19 @@ class Store:
 
     def record_peak_flops(self, hardware_hash: str, dtype: str, device_name: str,
                           measure: Callable[[], float]) -> float:
-        """The peak for this hardware fingerprint: measured (by `measure`) and kept the first time only."""
+        """The peak for this hardware fingerprint: measured (by `measure`) and kept the first time only. Workers
+        starting together on one machine may all measure; INSERT .. ON CONFLICT DO NOTHING keeps the first
+        and every worker returns the stored figure."""
         known = self.peak_flops(hardware_hash, dtype)
         if known is not None:
             return known
         flops = measure()
+        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with self.session(write=True) as session:
-            if session.get(HardwarePeak, (hardware_hash, dtype)) is None:
-                session.add(HardwarePeak(hardware_hash=hardware_hash, dtype=dtype, device_name=device_name,
-                                         matmul_flops=flops, measured_at=_now()))
-        return flops
+            session.execute(insert(HardwarePeak).values(
+                hardware_hash=hardware_hash, dtype=dtype, device_name=device_name, matmul_flops=flops,
+                measured_at=_now()).on_conflict_do_nothing(index_elements=["hardware_hash", "dtype"]))
+        return self.peak_flops(hardware_hash, dtype) or flops
 
     def last_modified(self) -> str:
         """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's
