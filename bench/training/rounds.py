@@ -123,7 +123,8 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
 
 def render(decisions: list[Decision], margin: float, max_seeds: int) -> str:
     """The decided table: which strategies settled after how many seeds, and why the others stayed open."""
-    lines = [f"{'strategy':<34} {'verdict':<13} {'seeds':>5}  {'interval level':>14}  {'delta [interval]':<28} "
+    width = max([len("strategy"), *(len(d.strategy) for d in decisions)])
+    lines = [f"{'strategy':<{width}}  {'verdict':<13} {'seeds':>5}  {'interval level':>14}  {'delta [interval]':<28} "
              "why open"]
     for d in decisions:
         interval = "" if d.interval is None else f" [{d.interval.lo:+.4f}, {d.interval.hi:+.4f}]"
@@ -137,7 +138,10 @@ def render(decisions: list[Decision], margin: float, max_seeds: int) -> str:
             why = f"seed-limited: {needed} would settle it (max_seeds {max_seeds})"
         else:
             why = "no interval"
-        lines.append(f"{d.strategy:<34} {d.verdict:<13} {d.seeds:>5}  {d.confidence:>13.3%}  {delta:<28} {why}")
-    lines.append(f"Verdict on the headline metric at margin {margin}; each look's interval is wider than 95% "
-                 "(O'Brien-Fleming-type alpha spending), so stopping when decided keeps false wins near 2.5%.")
+        lines.append(f"{d.strategy:<{width}}  {d.verdict:<13} {d.seeds:>5}  {d.confidence:>14.3%}  {delta:<28} {why}")
+    lines.append(f"Sequential verdicts on the headline metric at margin {margin}: each look's interval is wider than "
+                 "95% (O'Brien-Fleming-type alpha spending), so stopping when decided does not inflate false wins as "
+                 "repeated 95% looks would.\nThe leaderboard's verdict column above is the fixed-sample 95% verdict "
+                 "over every stored seed (what `bench report` shows); where the two differ, this table's is the one "
+                 "the stopping rule controls.")
     return "\n".join(lines)
