@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from bench.analysis.timing import robust_reduction, wallclock_reduction
+from bench.analysis.timing import kept_steps, robust_reduction, wallclock_reduction
 
 SEEDS, STEPS = (0, 1, 2), 32
 
@@ -101,3 +101,10 @@ def test_deterministic_and_fast() -> None:
     for _ in range(5):
         robust_reduction(strategy, baseline)  # 2000 replicates x 3 seeds x 32 steps
     assert (time.perf_counter() - start) / 5 < 0.1
+
+
+def test_kept_steps_leaves_out_the_burst_pairs_only() -> None:
+    baseline = np.array([1.0, 1.1, 0.9, 1.0, 5.0, 5.5, 1.0, 1.05])  # steps 4 and 5 hit by a burst
+    strategy = np.array([0.6, 0.65, 0.55, 0.6, 0.6, 0.62, 0.58, 0.6])
+    assert kept_steps(strategy, baseline).tolist() == [True, True, True, True, False, False, True, True]
+    assert kept_steps(strategy, strategy * 1.5).all()  # a constant ratio: nothing is a burst

@@ -60,14 +60,19 @@ def _paired(strategy_steps: dict[int, np.ndarray],
     return pairs
 
 
+def kept_steps(s: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which step pairs the robust estimator keeps (False: a burst on one side), along the last axis."""
+    logs = np.log(s) - np.log(b)
+    deviation = np.abs(logs - np.median(logs, axis=-1, keepdims=True))
+    mad = np.median(deviation, axis=-1, keepdims=True)
+    return deviation <= np.maximum(OUTLIER_ROBUST_SDS * _MAD_TO_SD * mad, OUTLIER_LOG_FLOOR)
+
+
 def _seed_reductions(s: np.ndarray, b: np.ndarray, robust: bool) -> np.ndarray:
     """1 - sum(s)/sum(b) along the last axis ([..., steps] -> [...]), bursts trimmed when `robust`."""
     if not robust:
         return 1.0 - s.sum(axis=-1) / b.sum(axis=-1)
-    logs = np.log(s) - np.log(b)
-    deviation = np.abs(logs - np.median(logs, axis=-1, keepdims=True))
-    mad = np.median(deviation, axis=-1, keepdims=True)
-    keep = deviation <= np.maximum(OUTLIER_ROBUST_SDS * _MAD_TO_SD * mad, OUTLIER_LOG_FLOOR)
+    keep = kept_steps(s, b)
     return 1.0 - (s * keep).sum(axis=-1) / (b * keep).sum(axis=-1)
 
 
