@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -57,24 +59,38 @@ def test_four_postgresql_workers_run_every_cell_once_and_take_over_a_killed_one(
         run_workers(tmp_path, url)
 
 
-def record_race(url: str) -> None:
-    """Two workers that both found no peak and both measured: the second insert keeps the first figure."""
-    first, second = Store(url), Store(url)
+def measure_once_among_workers(url: str) -> None:
+    """Three workers ask for the peak while the first is measuring it: only the first measures (the others would
+    time their products on cores it is loading), and all get its figure."""
+    measuring, calls, results = threading.Event(), [], []
 
-    def measure_while_another_worker_records() -> float:
-        assert second.record_peak_flops("hw", "fp32", "cpu", lambda: 7.0) == 7.0
-        return 9.0
+    def measure() -> float:
+        calls.append(threading.get_ident())
+        measuring.set()
+        time.sleep(0.5)  # the other workers ask meanwhile
+        return 7.0
 
-    assert first.record_peak_flops("hw", "fp32", "cpu", measure_while_another_worker_records) == 7.0
+    def worker() -> None:
+        results.append(Store(url).record_peak_flops("hw", "fp32", "cpu", measure))
+
+    Store(url)  # the schema exists before the workers start, as it does after `bench run` opens the store
+    first = threading.Thread(target=worker)
+    first.start()
+    assert measuring.wait(30)
+    others = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(60)
+    assert len(calls) == 1 and results == [7.0, 7.0, 7.0]
     assert count(url, "select matmul_flops from hardware_peaks") == [(7.0,)]
-    assert Store(url).record_peak_flops("hw", "fp32", "cpu", lambda: pytest.fail("measured twice")) == 7.0
 
 
-def test_workers_measuring_the_peak_at_once_keep_one_figure_on_sqlite(tmp_path):
-    record_race(f"sqlite:///{tmp_path}/r.db")
+def test_one_worker_measures_the_peak_while_the_others_wait_on_sqlite(tmp_path):
+    measure_once_among_workers(f"sqlite:///{tmp_path}/r.db")
 
 
 @pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "PostgreSQL is available")
-def test_workers_measuring_the_peak_at_once_keep_one_figure_on_postgresql():
+def test_one_worker_measures_the_peak_while_the_others_wait_on_postgresql():
     with pgserver.postgres_server() as url:
-        record_race(url)
+        measure_once_among_workers(url)

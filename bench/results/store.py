@@ -16,9 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +28,7 @@ from bench.results.models import Base, CurvePoint, HardwarePeak, Meta, QueryRank
 
 SCHEMA_VERSION = 4  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
+PEAK_LOCK = 2111139991  # ... and while a worker measures the machine's matmul peak
 
 
 def _now() -> datetime:
@@ -283,19 +282,25 @@ class Store:
 
     def record_peak_flops(self, hardware_hash: str, dtype: str, device_name: str,
                           measure: Callable[[], float]) -> float:
-        """The peak for this hardware fingerprint: measured (by `measure`) and kept the first time only. Workers
-        starting together on one machine may all measure; INSERT .. ON CONFLICT DO NOTHING keeps the first
-        and every worker returns the stored figure."""
+        """The peak for this hardware fingerprint: measured (by `measure`) the first time only, and kept.
+
+        Workers started together on one machine must not all measure at once: each would time its products
+        while the others load the cores, and the first to store its figure would keep a peak several times too
+        low. So one measures while holding the database's write lock (SQLite) or an advisory lock (PostgreSQL),
+        and the others wait for it and read its figure."""
         known = self.peak_flops(hardware_hash, dtype)
         if known is not None:
             return known
-        flops = measure()
-        insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with self.session(write=True) as session:
-            session.execute(insert(HardwarePeak).values(
-                hardware_hash=hardware_hash, dtype=dtype, device_name=device_name, matmul_flops=flops,
-                measured_at=_now()).on_conflict_do_nothing(index_elements=["hardware_hash", "dtype"]))
-        return self.peak_flops(hardware_hash, dtype) or flops
+            if self.engine.dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(PEAK_LOCK)))
+            found = session.get(HardwarePeak, (hardware_hash, dtype))
+            if found is not None:  # another worker measured while this one waited
+                return found.matmul_flops
+            flops = measure()
+            session.add(HardwarePeak(hardware_hash=hardware_hash, dtype=dtype, device_name=device_name,
+                                     matmul_flops=flops, measured_at=_now()))
+        return flops
 
     def last_modified(self) -> str:
         """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's
