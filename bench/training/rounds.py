@@ -141,7 +141,7 @@ def render(decisions: list[Decision], margin: float, max_seeds: int) -> str:
         lines.append(f"{d.strategy:<{width}}  {d.verdict:<13} {d.seeds:>5}  {d.confidence:>14.3%}  {delta:<28} {why}")
     lines.append(f"Sequential verdicts on the headline metric at margin {margin}: each look's interval is wider than "
                  "95% (O'Brien-Fleming-type alpha spending), so stopping when decided does not inflate false wins as "
-                 "repeated 95% looks would.\nThe leaderboard's verdict column above is the fixed-sample 95% verdict "
-                 "over every stored seed (what `bench report` shows); where the two differ, this table's is the one "
-                 "the stopping rule controls.")
+                 "repeated 95% looks would.")
+    lines.append("The leaderboard's verdict column above is the fixed-sample 95% verdict over every stored seed (what "
+                 "`bench report` shows); where the two differ, this table's is the one the stopping rule controls.")
     return "\n".join(lines)
