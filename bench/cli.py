@@ -219,8 +219,10 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             print("\nEvery rank count:")
             print_board(config, suite_for_run(config, args), Store(args.db or config.db, read_only=True), started)
         return code
-    if distributed.dispatches(args):  # --nproc N or torchrun: launch the ranks, or join them (rank 0 goes on below)
-        return distributed.run(config, args, cmd_run)
+    if (args.nproc or distributed.launched()) and not distributed.active():  # --nproc N or torchrun: launch the
+        from bench.training import launch  # ranks, or join them (rank 0 goes on below)
+
+        return launch.run(config, args, cmd_run, rank_entry)
     from bench.registry import REGISTRY
     from bench.results.store import Store
     from bench.training import rounds
@@ -243,6 +245,19 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
                   worker=args.worker, announce=announce)
     print_board(config, suite, store, started, decisions)
     return 0
+
+
+def rank_entry(args: argparse.Namespace) -> int:
+    """What a rank launched by `--nproc` runs: `python -m bench run ...` in this process (user errors exit 2)."""
+    from bench.registry import load_plugins
+
+    try:
+        config = load_config(args.config)
+        load_plugins(config.plugins)
+        return cmd_run(config, args)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def print_board(config: Config, suite: SuiteConfig, store, started: float, decisions=None) -> None:

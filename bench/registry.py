@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_type_hints
@@ -16,7 +18,7 @@ from bench.validate import coerce, did_you_mean
 
 if TYPE_CHECKING:
     from bench.config import TrainConfig
-    from bench.training.ledger import WorkLedger
+    from bench.model.ledger import WorkLedger
 
 
 @dataclass
@@ -41,8 +43,19 @@ class StepContext:
     def memory_of(self, owner: object) -> dict:
         return self.memory.setdefault(id(owner), {})
 
+    @contextmanager
+    def at(self, step: int) -> Iterator[StepContext]:
+        """Step `step`'s scope: layers skipped during it (`skip`) run again once it ends."""
+        self.step = step
+        try:
+            yield self
+        finally:
+            if self.model.message_tower.skipped:
+                self.model.skip_layers(())
+
     def skip(self, layers) -> None:
-        """Skip these layers (kept-layer indices) in this step's forward only; every layer runs at evaluation."""
+        """Skip these layers (kept-layer indices) in this step's forward only (`at` ends it); every layer runs at
+        evaluation."""
         self.model.skip_layers(set(self.model.message_tower.skipped) | set(layers))
 
     def freeze_prefix(self, count: int) -> None:
@@ -70,11 +83,13 @@ class StepContext:
 class Strategy:
     """A training-time reduction strategy: a frozen dataclass of parameters that changes the model before
     fine-tuning (`prepare`) and may act during it through the lifecycle hooks the training loop calls, in order:
-    `configure` (the run's own settings), `cached_prefix` (work the loop may cache), `begin`, then per step
+    `configure` (the run's own settings), `begin`, then per step
     `before_step`, `after_backward` (gradients present, optimizer not yet stepped) and `after_step`, and `end`.
     Every hook does nothing by default. Subclasses set `trains = False` to evaluate without training."""
 
     trains: ClassVar[bool] = True
+    claims: ClassVar[str | None] = None
+    """A part of the model this strategy takes for itself (e.g. "prefix cache"): a composition holds one claim each."""
 
     def prepare(self, model: BiEncoder) -> None:
         """Change the model in place before fine-tuning (drop layers, freeze modules, ...)."""
@@ -82,11 +97,6 @@ class Strategy:
     def configure(self, cfg: TrainConfig) -> TrainConfig:
         """This run's training settings (e.g. bf16); the suite's settings, and so their hash, stay as they are."""
         return cfg
-
-    def cached_prefix(self, model: BiEncoder) -> int | None:
-        """How many bottom layers (with the embeddings) form a frozen prefix whose output the loop may cache per
-        text; None caches nothing."""
-        return None
 
     def begin(self, ctx: StepContext) -> None:
         """Before the first step (outside the timed region)."""
@@ -115,9 +125,9 @@ class Composed(Strategy):
             raise ValueError("a composition needs at least two strategies")
         if not all(part.trains for part in self.parts):
             raise ValueError("a strategy that does not train (zero-shot) cannot be composed")
-        caching = [part for part in self.parts if type(part).cached_prefix is not Strategy.cached_prefix]
-        if len(caching) > 1:
-            raise ValueError("only one composed strategy may cache a prefix")
+        claims = [part.claims for part in self.parts if part.claims is not None]
+        for claim in sorted({c for c in claims if claims.count(c) > 1}):
+            raise ValueError(f"only one composed strategy may take the {claim}")
 
     def prepare(self, model: BiEncoder) -> None:
         for part in self.parts:
@@ -127,9 +137,6 @@ class Composed(Strategy):
         for part in self.parts:
             cfg = part.configure(cfg)
         return cfg
-
-    def cached_prefix(self, model: BiEncoder) -> int | None:
-        return next((c for c in (p.cached_prefix(model) for p in self.parts) if c is not None), None)
 
     def begin(self, ctx: StepContext) -> None:
         for part in self.parts:

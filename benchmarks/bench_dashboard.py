@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
-from bench.analysis.metrics import summarise
+from bench.metrics import summarise
 from bench.config import StatsConfig
 from bench.results.models import CurvePoint, QueryRanks, Run
 from bench.results.store import Store

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from bench.analysis import leaderboard, stats
-from bench.analysis.metrics import per_query
+from bench.metrics import per_query
 from bench.config import load_config
 from bench.results.store import Store
 

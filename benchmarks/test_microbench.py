@@ -20,7 +20,7 @@ import time
 import pytest
 import torch
 
-from bench.analysis.metrics import summarise
+from bench.metrics import summarise
 from bench.config import TrainConfig, parse_strategy
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY

@@ -8,7 +8,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from bench.analysis.metrics import label
+from bench.metrics import label
 from bench.analysis.rows import Interval, Row, bounds
 
 VERDICT_COLOURS = {"baseline": "#9e9e9e", "non-inferior": "#2e7d32", "inconclusive": "#f9a825",

@@ -2,9 +2,10 @@
 keyed by token ids pays even within one epoch. Loss and gradients equal `layer-freeze` at the same count."""
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from bench.model.encoder import BiEncoder
-from bench.registry import Strategy, register
+from bench.registry import StepContext, Strategy, register
 
 
 @register("cached-prefix")
@@ -15,6 +16,7 @@ class CachedPrefix(Strategy):
     The cache fills inside the timed steps."""
 
     count: int = 3
+    claims: ClassVar[str | None] = "prefix cache"
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -23,5 +25,10 @@ class CachedPrefix(Strategy):
     def prepare(self, model: BiEncoder) -> None:
         model.freeze_prefix(max(self.count, model.message_tower.frozen_prefix), embeddings=True)
 
-    def cached_prefix(self, model: BiEncoder) -> int:
-        return self.count
+    def begin(self, ctx: StepContext) -> None:
+        ctx.model.cache_prefix(self.count)  # declared work: the cache fills inside the timed steps
+
+    def end(self, ctx: StepContext) -> None:
+        if ctx.ledger is not None:
+            ctx.ledger.note(**ctx.model.prefix_cache_stats())
+        ctx.model.cache_prefix(None)

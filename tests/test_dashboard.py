@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.analysis import leaderboard, stats
-from bench.analysis.metrics import METRICS, per_query, summarise
+from bench.metrics import METRICS, per_query, summarise
 from bench.analysis.rows import Interval
 from bench.config import StatsConfig
 from bench.errors import BenchError

@@ -37,7 +37,7 @@ def test_a_frozen_pretrained_prefix_is_computed_once_and_gives_the_same_ranks(se
     config, suite, loaded, data = setup
     cfg = suite.train.__class__(**{**suite.train.__dict__, "unpad": unpad})
     task = loaded.task
-    shared = (SharedPrefixes(), loaded.models[0])
+    shared = SharedPrefixes(loaded.models[0])
     strategy = REGISTRY.build("layer-freeze", {"count": 2})
     calls = {"prefix": 0, "above": 0}
     outputs = []
@@ -69,18 +69,19 @@ def test_a_frozen_pretrained_prefix_is_computed_once_and_gives_the_same_ranks(se
 
 def test_only_an_unchanged_pretrained_prefix_is_shared(setup):
     config, suite, loaded, data = setup
-    prefixes, model_in = SharedPrefixes(), loaded.models[0]
+    model_in = loaded.models[0]
+    prefixes = SharedPrefixes(model_in)
     cpu = torch.device("cpu")
     frozen = build_model(model_in, suite.train, REGISTRY.build("layer-freeze", {"count": 2}), 0, cpu)
-    assert prefixes.cache(frozen.message_tower, model_in, data.test_messages, 32) is not None
+    assert prefixes.cache(frozen.message_tower, data.test_messages, 32) is not None
     bottom = build_model(model_in, suite.train, REGISTRY.build("drop-freeze", {"drop": 1, "freeze": 2}), 0, cpu)
-    assert prefixes.cache(bottom.message_tower, model_in, data.test_messages, 32) is not None  # top layer dropped
+    assert prefixes.cache(bottom.message_tower, data.test_messages, 32) is not None  # top layer dropped
     baseline = build_model(model_in, suite.train, REGISTRY.build("baseline"), 0, cpu)
-    assert prefixes.cache(baseline.message_tower, model_in, data.test_messages, 32) is None
+    assert prefixes.cache(baseline.message_tower, data.test_messages, 32) is None
     changed = build_model(model_in, suite.train, REGISTRY.build("layer-freeze", {"count": 2}), 0, cpu)
     with torch.no_grad():
         changed.message_tower.layers[0].output.dense.weight.add_(1e-3)  # e.g. trained before it was frozen
-    assert prefixes.cache(changed.message_tower, model_in, data.test_messages, 32) is None
+    assert prefixes.cache(changed.message_tower, data.test_messages, 32) is None
 
 
 def test_a_suite_with_reuse_stores_the_same_metrics_as_runs_alone(setup, tmp_path):

@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from bench.analysis.metrics import (
+from bench.metrics import (
     METRICS,
     first_relevant_ranks,
     gold_ranks,
@@ -134,7 +134,7 @@ def test_vectorised_speed() -> None:
 
 
 def test_a_metrics_direction_turns_differences_so_positive_means_better():
-    from bench.analysis.metrics import DECLARED, Metric
+    from bench.metrics import DECLARED, Metric
 
     lower = Metric("mean_rank", "rank", lambda ranks, _: ranks.astype(float), higher_is_better=False)
     assert lower.gain(-2.0) == 2.0 and lower.gain_bounds(-3.0, 1.0) == (-1.0, 3.0)

@@ -160,7 +160,7 @@ def losses_and_grads(text: str, unpad: bool) -> list[tuple[float, dict[str, torc
     strategy = build(text)
     model = BiEncoder(tiny_bert(), unpad=unpad)
     strategy.prepare(model)
-    model.cache_prefix(strategy.cached_prefix(model))
+    strategy.begin(StepContext(0, 3, model, None))  # cached-prefix's hook sets the cache; layer-freeze's nothing
     model.train()
     messages, replies = encoded_pairs(16)
     out = []

@@ -39,10 +39,10 @@ from pathlib import Path
 
 from bench.analysis import stats
 from bench.analysis.leaderboard import Leaderboard
-from bench.analysis.metrics import BY_NAME, METRICS
 from bench.analysis.rows import Row, bounds
 from bench.config import CheckConfig, CheckThresholds, Config, SuiteConfig
 from bench.errors import BenchError
+from bench.metrics import BY_NAME, METRICS
 
 PASSED, FAILED, NOTHING = 0, 1, 3  # the gate's outcomes; `python -m bench check` exits with them
 MATCH_KEYS = ("strategy", "task", "model", "train_fraction", "device")  # Row fields a reference row must share

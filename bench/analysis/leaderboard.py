@@ -16,9 +16,9 @@ from datetime import timedelta
 import numpy as np
 
 from bench.analysis import sequential, stats, timing
-from bench.analysis.metrics import BY_NAME, METRICS, per_query
 from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Scaling, Unfinished
 from bench.config import StatsConfig
+from bench.metrics import BY_NAME, METRICS, per_query
 from bench.model import costmodel
 from bench.results.models import Run
 from bench.results.store import Store

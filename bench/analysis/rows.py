@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bench.analysis.metrics import METRICS
+from bench.metrics import METRICS
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from bench.analysis.metrics import METRICS
 from bench.errors import BenchError
+from bench.metrics import METRICS
 from bench.validate import did_you_mean
 
 __all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "MAX_SEED", "PRECISIONS", "TASK_KINDS", "CheckConfig",

@@ -232,7 +232,7 @@ def efficiency(measured_speedup: float | None, ideal: float | None) -> float | N
 @dataclass(frozen=True)
 class LayerCosts:
     """Per-token FLOPs of one layer's pieces, as `_costs` charges them, for a ledger that adds up what each step
-    really ran (bench.training.ledger): forward F = weight_grads + attention; a trainable layer's backward is
+    really ran (bench.model.ledger): forward F = weight_grads + attention; a trainable layer's backward is
     weight_grads + input_grads; a frozen layer passing gradients down costs input_grads; the lowest trainable
     layer saves `qkv_input` (its Q/K/V input gradient has no reader)."""
 

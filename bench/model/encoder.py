@@ -328,6 +328,8 @@ class BiEncoder(nn.Module):
         """Serve the frozen embeddings and bottom `layers` layers from a per-text cache in training; None drops
         the caches. Only a frozen prefix may be cached: its output depends on the token ids alone."""
         for tower in self.towers:
+            if layers is not None and tower.prefix_cache is not None:
+                raise BenchError("a prefix cache is already set: only one composed strategy may cache a prefix")
             if layers is not None and not (tower.embeddings_frozen and 0 <= layers <= tower.frozen_prefix):
                 raise BenchError(f"cannot cache {layers} layers: only the frozen prefix ({tower.frozen_prefix} "
                                  "layers, embeddings frozen) may be cached; freeze them first")
@@ -342,6 +344,16 @@ class BiEncoder(nn.Module):
         total = served + sum(c.tokens_computed for c in caches)
         return {"cache_hits": sum(c.hits for c in caches), "cache_misses": sum(c.misses for c in caches),
                 "cache_layers": caches[0].layers, "prefix_work_saved": served / total if total else 0.0}
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """The optimizer's parameter groups: trainable matrices decay; biases, LayerNorm and other vectors do not
+        (frozen parameters are left out, so they carry no optimizer state)."""
+        no_decay = {id(p) for module in self.modules() if isinstance(module, nn.LayerNorm)
+                    for p in module.parameters(recurse=False)}
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        decay = [p for p in trainable if p.ndim >= 2 and id(p) not in no_decay]
+        rest = [p for p in trainable if p.ndim < 2 or id(p) in no_decay]
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
     def disable_dropout(self) -> None:
         """Dropout probability 0 in every module (`train.dropout = false`); the modules stay, so the model's

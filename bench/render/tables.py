@@ -9,8 +9,8 @@ import json
 import math
 
 from bench.analysis.leaderboard import Leaderboard
-from bench.analysis.metrics import label
 from bench.analysis.rows import Interval, Row
+from bench.metrics import label
 from bench.render.grid import markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")

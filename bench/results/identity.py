@@ -17,7 +17,17 @@ if TYPE_CHECKING:
     from bench.config import StrategySpec, SuiteConfig
     from bench.model.encoder import BiEncoder, LoadedModel
     from bench.tasks.task import Task
-    from bench.training.device import Hardware
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What ran a job: its fingerprint decides which runs are compared (bench.training.device.describe fills it)."""
+
+    device_type: str
+    device_name: str
+    device_count: int
+    cpu_model: str
+    gpu_model: str
 
 
 def stable_hash(value: object) -> str:

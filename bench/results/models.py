@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bench.analysis.metrics import CURVE_METRICS, METRICS
+from bench.metrics import CURVE_METRICS, METRICS
 
 
 class Base(DeclarativeBase):
@@ -78,7 +78,7 @@ class Run(Base):
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     work: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    """The work ledger's totals (bench.training.ledger): what the steps really computed; None before bench kept it."""
+    """The work ledger's totals (bench.model.ledger): what the steps really computed; None before bench kept it."""
 
     def metrics(self) -> dict[str, float | None]:
         return {name: getattr(self, name) for name in METRICS}
@@ -94,7 +94,7 @@ class CurvePoint(Base):
     headline: Mapped[float] = mapped_column(Float)
 
 
-# One column per declared metric (bench.analysis.metrics): test-set means on runs, the curve's metrics on points.
+# One column per declared metric (bench.metrics): test-set means on runs, the curve's metrics on points.
 for _name in METRICS:
     setattr(Run, _name, mapped_column(_name, Float, nullable=True))
 for _name in CURVE_METRICS:

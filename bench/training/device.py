@@ -7,11 +7,11 @@ import itertools
 import platform
 import resource
 import time
-from dataclasses import dataclass
 
 import torch
 
 from bench.errors import BenchError
+from bench.results.identity import Hardware
 from bench.training import distributed
 
 
@@ -119,15 +119,6 @@ def peak_memory(device: torch.device) -> tuple[int, str]:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device)), "cuda_max_allocated"
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "process_max_rss"
-
-
-@dataclass(frozen=True)
-class Hardware:
-    device_type: str
-    device_name: str
-    device_count: int
-    cpu_model: str
-    gpu_model: str
 
 
 def cpu_model() -> str:

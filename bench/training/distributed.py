@@ -1,4 +1,4 @@
-"""One run over several ranks (`bench run --nproc N`, or `torchrun ... -m bench run`): launch, gather, sum, decide.
+"""Rank state and collectives of one run over several ranks (`bench run --nproc N`, or `torchrun ... -m bench run`).
 
 Why the loss and the gradient equal one process's on the global batch B: each step's B pairs are split into N
 contiguous shards of B/N; every rank gathers all ranks' embeddings in rank order, its own slot keeping its
@@ -7,19 +7,18 @@ reaches only its own embeddings and yields g_r, the part of dL/dtheta that flows
 sum of the g_r, so the ranks all-reduce their gradients with SUM (DDP's average of N x L's gradients, without
 scaling the loss). tests/test_ddp.py checks it against one process.
 
-Rank 0 alone touches the results store; it broadcasts its decisions (which cells are done, which it claimed) so
-every rank walks the same runs, and it gathers each rank's times and peak memory into the run's `environment`.
-A rank that fails publishes its error in the rendezvous store and exits; the others' next collective fails,
-and rank 0 marks the run failed with that error.
+Rank 0 alone touches the results store (bench/training/rank_store.py broadcasts its decisions); launching the
+ranks and following rank 0's suites is bench/training/launch.py. A rank that fails publishes its error in the
+rendezvous store and exits; the others' next collective fails, and rank 0 marks the run failed with that error.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
-import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -64,114 +63,39 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def dispatches(args: argparse.Namespace) -> bool:
-    """`bench run` must launch ranks (--nproc) or join the group it was launched into (torchrun) first."""
-    return bool(getattr(args, "nproc", None) or launched()) and not active()
-
-
-def run(config, args: argparse.Namespace, command) -> int:
-    """`bench run` under --nproc or torchrun: launch the ranks, or, in a rank, join the group and either run
-    `command` (rank 0, which writes the store and prints the report) or follow rank 0's suites."""
-    if getattr(args, "worker", False):
-        raise BenchError("--worker does not combine with --nproc or torchrun: one multi-rank run is one process "
-                         "group; start several `bench run --worker` processes without --nproc instead")
-    if not launched():
-        if args.nproc == 1:
-            return command(config, argparse.Namespace(**{**vars(args), "nproc": None}))
-        return launch(args)
+@contextmanager
+def process_group(use_cuda: bool) -> Iterator[None]:
+    """Join the group torchrun (or `--nproc`) launched this process into: nccl for the tensors on GPUs, gloo for
+    Python objects; SIGTERM becomes the failed rank's error; the group is left on the way out (unless a rank
+    failed: then the launcher tears it down)."""
+    global _control
     timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "900")))
-    requested = getattr(args, "device", None) or config.device
-    use_cuda = requested != "cpu" and torch.cuda.is_available()
     if use_cuda:
         torch.cuda.set_device(local_rank())
     dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
-    global _control
     _control = dist.new_group(backend="gloo", timeout=timeout) if use_cuda else dist.group.WORLD
     previous = signal.signal(signal.SIGTERM, sigterm_handler(None))
     try:
-        if rank() != 0:
-            return follow(config)
-        try:
-            code = command(config, args)
-        except BaseException:
-            if _failure is None:  # the other ranks wait for rank 0's next suite: release them, if they are there
-                try:
-                    broadcast(None)
-                except RankFailed:
-                    pass
-            raise
-        broadcast(None)
-        return code
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
         if _failure is None:
             dist.destroy_process_group()
 
 
-def launch(args: argparse.Namespace) -> int:
-    """Start `args.nproc` local ranks through torch's elastic launcher (torchrun's engine; standalone rendezvous
-    on a free local port); returns the worst exit code. Multi-node: run torchrun itself (README)."""
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
-
-    threads = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = threads or str(max(1, (os.cpu_count() or 1) // args.nproc))  # ranks inherit it
-    launch_config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=args.nproc, run_id=f"bench-{os.getpid()}",
-                                 rdzv_backend="c10d", rdzv_endpoint="127.0.0.1:0", max_restarts=0,
-                                 monitor_interval=0.1, start_method="spawn")
-    try:
-        codes = elastic_launch(launch_config, rank_main)(args)
-    except ChildFailedError as exc:
-        rank_id, failure = exc.get_first_failure()
-        message = failure.message if isinstance(failure.message, str) else failure.message.get("message", "")
-        first = (message.strip().splitlines() or ["no message"])[0]
-        print(f"bench: error: rank {rank_id} failed (exit code {failure.exitcode}): {first}", file=sys.stderr)
-        return 1
-    finally:
-        if threads is None:
-            del os.environ["OMP_NUM_THREADS"]
-    return max(codes.values(), default=0)
-
-
-def rank_main(args: argparse.Namespace) -> int:
-    """A launched rank: what `python -m bench run ...` does, in this process (user errors exit 2)."""
-    from torch.distributed.elastic.multiprocessing.errors import record
-
-    return record(_rank_main)(args)
-
-
-def _rank_main(args: argparse.Namespace) -> int:
-    from bench.cli import cmd_run
-    from bench.config import load_config
-    from bench.registry import load_plugins
-
-    try:
-        config = load_config(args.config)
-        load_plugins(config.plugins)
-        return cmd_run(config, args)
-    except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        return 2
-
-
-def follow(config) -> int:
-    """A rank above 0: run each suite rank 0 runs, in step with it, until rank 0 says it is done."""
-    from bench.training.runner import run_suite
-
-    while (message := broadcast(None)) is not None:
-        suite, device_type, rerun = message
-        try:
-            run_suite(config, suite, None, device_type, show_progress=False, rerun=rerun)
-        except BaseException as exc:
-            publish(f"{type(exc).__name__}: {exc}")
-            raise
-    return 0
-
-
 def share_suite(suite, device: torch.device, rerun: bool) -> None:
-    """Rank 0 tells the other ranks which suite to run (they wait for it in `follow`)."""
+    """Rank 0 tells the other ranks which suite to run (they wait for it in bench.training.launch.follow)."""
     if active() and rank() == 0:
         broadcast((suite, device.type, rerun))
+
+
+def release_followers() -> None:
+    """Rank 0 failed before the others' next suite: tell them there is none (if they are still there)."""
+    if _failure is None:
+        try:
+            broadcast(None)
+        except RankFailed:
+            pass
 
 
 def publish(error: str) -> None:
@@ -312,66 +236,3 @@ def sum_gradients(model: torch.nn.Module) -> None:
         _collective("all_reduce", dist.all_reduce, flat, in_step=True)
         for grad, summed in zip(group, torch._utils._unflatten_dense_tensors(flat, group), strict=True):
             grad.copy_(summed)
-
-
-class RankStore:
-    """The store as every rank sees it: rank 0's decisions (cell states, claims) are broadcast so all ranks run the
-    same cells in the same order; only rank 0 writes (the others pass `None` and never open a store)."""
-
-    def __init__(self, store):
-        self._store = store
-        self._environment: dict[str, dict] = {}
-
-    def __getattr__(self, name: str):
-        """Any other store method: rank 0 calls it and every rank gets its result (e.g. record_peak_flops)."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        attribute = getattr(self._store, name) if self._store is not None else None
-        if self._store is not None and not callable(attribute):
-            return attribute
-
-        def on_rank_0(*args, **kwargs):
-            return broadcast(attribute(*args, **kwargs) if attribute is not None else None)
-        return on_rank_0
-
-    def cell_states(self, suite: str, stale_after: timedelta):
-        return broadcast(self._store.cell_states(suite, stale_after) if self._store is not None else None)
-
-    def claim(self, identity, stale_after: timedelta, rerun: bool = False) -> str | None:
-        check_same("run plan (fingerprint, layers, trainable parameters)",
-                   (identity.config_hash, identity.layers, identity.trainable_params))
-        for key in counters:
-            counters[key] = 0.0
-        run_id = broadcast(self._store.claim(identity, stale_after, rerun) if self._store is not None else None)
-        if self._store is not None and run_id is not None:
-            self._environment[run_id] = identity.environment
-        return run_id
-
-    def heartbeat(self, run_id: str) -> None:
-        if self._store is not None:
-            self._store.heartbeat(run_id)
-
-    def complete_run(self, run_id: str, results: dict, *rest, **kwargs) -> None:
-        """Rank 0 stores the run with every rank's times and peak memory (the column: the largest rank's)."""
-        mine = {"rank": rank(), "train_seconds": results.get("train_seconds"),
-                "busy_seconds": round(counters["busy_seconds"], 6),
-                "collective_seconds": round(counters["collective_seconds"], 6),
-                "peak_memory_bytes": results.get("peak_memory_bytes"), "mrr": results.get("mrr")}  # ranks agree
-        ranks = gather_objects(mine)
-        if self._store is None:
-            return
-        peaks = [r["peak_memory_bytes"] for r in ranks if r["peak_memory_bytes"] is not None]
-        environment = {**self._environment.pop(run_id, {}), "world_size": world_size(), "ranks": ranks}
-        results = {**results, "environment": environment, **({"peak_memory_bytes": max(peaks)} if peaks else {})}
-        self._store.complete_run(run_id, results, *rest, **kwargs)
-
-    def fail_run(self, run_id: str, error: str) -> None:
-        if self._store is not None:
-            self._store.fail_run(run_id, error)
-        else:
-            publish(error)
-
-
-def rank_store(store):
-    """`store` for a single process; under several ranks, the view above (rank 0's store, or None elsewhere)."""
-    return RankStore(store) if active() else store

@@ -16,29 +16,30 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench.analysis.metrics import first_relevant_ranks, gold_ranks
+from bench.metrics import first_relevant_ranks, gold_ranks
 from bench.model.encoder import BiEncoder, LoadedModel, PrefixCache, Tower, weights_hash
 from bench.tasks.batching import Encoded
 
 
 class SharedPrefixes:
-    """Evaluation outputs of frozen pre-trained prefixes, shared by the runs of one suite."""
+    """Evaluation outputs of one model's frozen pre-trained prefixes, shared by the runs that start from it."""
 
-    def __init__(self) -> None:
-        self._reference: dict[str, list[str]] = {}  # model name -> hashes of its embeddings, layer 0, layer 1, ...
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self._reference: list[str] | None = None  # hashes of the pre-trained embeddings, layer 0, layer 1, ...
         self._caches: dict[tuple, tuple[Encoded, PrefixCache]] = {}
         # tower -> {prefix depth: is it the pre-trained prefix}: hashed once per tower and depth, as a frozen
         # prefix never changes while it is frozen (the hash costs ~65 ms on MiniLM, and a run evaluates 5 times)
         self._checked: weakref.WeakKeyDictionary[Tower, dict[int, bool]] = weakref.WeakKeyDictionary()
 
-    def _pretrained(self, loaded: LoadedModel) -> list[str]:
-        if loaded.name not in self._reference:
-            encoder = loaded.encoder
-            self._reference[loaded.name] = [weights_hash(encoder.embeddings)] + [
-                weights_hash(layer) for layer in encoder.encoder.layer]
-        return self._reference[loaded.name]
+    def _pretrained(self) -> list[str]:
+        if self._reference is None:
+            encoder = self.loaded.encoder
+            self._reference = [weights_hash(encoder.embeddings)] + [weights_hash(layer)
+                                                                     for layer in encoder.encoder.layer]
+        return self._reference
 
-    def cache(self, tower: Tower, loaded: LoadedModel, encoded: Encoded, batch_size: int) -> PrefixCache | None:
+    def cache(self, tower: Tower, encoded: Encoded, batch_size: int) -> PrefixCache | None:
         """The shared cache for this tower's frozen prefix on these texts, or None when it has no frozen prefix
         or its prefix is not the pre-trained one (dropped bottom layers, adapters, layers frozen after training)."""
         depth = tower.frozen_prefix
@@ -47,10 +48,10 @@ class SharedPrefixes:
         checked = self._checked.setdefault(tower, {})
         if depth not in checked:
             mine = [weights_hash(tower.embeddings)] + [weights_hash(layer) for layer in tower.layers[:depth]]
-            checked[depth] = mine == self._pretrained(loaded)[: depth + 1]
+            checked[depth] = mine == self._pretrained()[: depth + 1]
         if not checked[depth]:
             return None
-        key = (loaded.name, depth, tower.unpad, id(encoded), batch_size)
+        key = (depth, tower.unpad, id(encoded), batch_size)
         if key not in self._caches:  # the Encoded is kept with its cache, so its id is never reused
             self._caches[key] = (encoded, PrefixCache(depth, whole_batches=True))
         return self._caches[key][1]
@@ -76,15 +77,15 @@ def embed(tower: Tower, encoded: Encoded, batch_size: int, device: torch.device,
 
 @torch.no_grad()
 def rank(model: BiEncoder, messages: Encoded, whitelist: Encoded, gold: np.ndarray, relevant: np.ndarray,
-         batch_size: int, device: torch.device, shared: tuple[SharedPrefixes, LoadedModel] | None = None,
+         batch_size: int, device: torch.device, prefixes: SharedPrefixes | None = None,
          ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-query (exact-match rank of the real reply, rank of the first same-intent reply). With `shared`, a
-    frozen pre-trained prefix's outputs are reused across runs."""
+    """Per-query (exact-match rank of the real reply, rank of the first same-intent reply). With `prefixes` (the
+    model's pre-trained frozen prefixes), a frozen prefix's outputs are reused across runs."""
     was_training = model.training
     model.eval()
 
     def prefix(tower: Tower, encoded: Encoded) -> PrefixCache | None:
-        return shared[0].cache(tower, shared[1], encoded, batch_size) if shared else None
+        return prefixes.cache(tower, encoded, batch_size) if prefixes is not None else None
 
     try:
         scores = (embed(model.message_tower, messages, batch_size, device, prefix(model.message_tower, messages))

@@ -16,11 +16,11 @@ import torch.nn.functional as F
 
 from bench.config import TrainConfig
 from bench.model.encoder import BiEncoder
+from bench.model.ledger import WorkLedger
 from bench.registry import StepContext, Strategy
 from bench.tasks.batching import Encoded
 from bench.training import distributed
 from bench.training.device import Stopwatch
-from bench.training.ledger import WorkLedger
 
 
 @dataclass
@@ -32,7 +32,7 @@ class TrainResult:
     step_seconds: list[float] = field(default_factory=list)
     """Each step's seconds, dev evaluations left out: they sum to `seconds`."""
     work: dict = field(default_factory=dict)
-    """The work ledger's totals (bench/training/ledger.py)."""
+    """The work ledger's totals (bench/model/ledger.py)."""
 
 
 def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
@@ -46,12 +46,7 @@ def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
 
 def make_optimizer(model: BiEncoder, cfg: TrainConfig, total_steps: int):
     """AdamW over trainable parameters only (frozen ones carry no optimizer state)."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate,
+    optimizer = torch.optim.AdamW(model.param_groups(cfg.weight_decay), lr=cfg.learning_rate,
                                   fused=cfg.fused_optimizer or None)
     warmup = max(1, int(cfg.warmup_ratio * total_steps))
 
@@ -107,8 +102,11 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
           on_step: Callable[[], None] | None = None, strategy: Strategy | None = None,
           ledger: WorkLedger | None = None) -> TrainResult:
     """Train `model` in place; `strategy` acts through its lifecycle hooks and `ledger` counts each step's work
-    (its totals land in `TrainResult.work`)."""
+    (its totals land in `TrainResult.work`). A strategy that does not train gets no steps: only the dev curve's
+    starting point."""
     strategy = strategy or Strategy()
+    if not strategy.trains:  # evaluated as loaded (zero-shot): no step, nothing timed
+        return TrainResult(curve=[{"seconds": 0.0, "step": 0, **evaluate_dev()}] if evaluate_dev else [])
     cfg = strategy.configure(cfg)  # this run's own settings (e.g. bf16); the suite's, and their hash, are unchanged
     ledger = ledger or WorkLedger(model.original_shape())
     batch_size = min(cfg.batch_size, len(messages))
@@ -117,7 +115,6 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     optimizer, scheduler = make_optimizer(model, cfg, steps)
     curve_steps = {round(steps * (i + 1) / cfg.curve_points) for i in range(cfg.curve_points)}
     autocast = precision(cfg, device)
-    model.cache_prefix(strategy.cached_prefix(model))  # declared work: filled inside the timed steps
     context = StepContext(0, steps, model, optimizer, seed, ledger)
 
     result = TrainResult()
@@ -131,13 +128,12 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     for step in range(steps):
         index = distributed.shard(order[step])  # this rank's part of the global batch (all of it on one rank)
         batch = (messages.batch(index, device), replies.batch(index, device))
-        context.step = step
-        strategy.before_step(context)
-        with ledger.step(model, optimizer):
-            train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast,
-                       lambda: strategy.after_backward(context))
-        strategy.after_step(context)
-        model.skip_layers(())  # skips last one step
+        with context.at(step):  # what a strategy changes for one step (skipped layers) ends with it
+            strategy.before_step(context)
+            with ledger.step(model, optimizer):
+                train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast,
+                           lambda: strategy.after_backward(context))
+            strategy.after_step(context)
         if on_step:
             on_step()
         clock.lap()
@@ -150,8 +146,6 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     result.seconds = clock.stop()  # a stopped clock adds nothing: the last curve point is the training time
     result.step_seconds = clock.step_seconds()
     strategy.end(context)
-    ledger.note(**model.prefix_cache_stats())
-    model.cache_prefix(None)
     result.work = ledger.totals()
     result.steps, result.pairs = steps, steps * batch_size
     return result

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.analysis import leaderboard
-from bench.analysis.metrics import BY_NAME
 from bench.analysis.rows import Interval, Row
 from bench.analysis.sequential import decide, look_confidence
 from bench.config import Config, SuiteConfig
 from bench.config.schema import MAX_SEED
 from bench.errors import BenchError
+from bench.metrics import BY_NAME
 from bench.results.store import Store
 from bench.training.runner import LoadedSuite, run_suite
 

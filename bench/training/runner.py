@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,22 +14,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.analysis.metrics import CURVE_METRICS, summarise
 from bench.config import Config, StrategySpec, SuiteConfig, TrainConfig, WorkersConfig
 from bench.errors import BenchError
+from bench.metrics import CURVE_METRICS, summarise
 from bench.model import costmodel
 from bench.model.encoder import BiEncoder, LoadedModel, load_pretrained
+from bench.model.ledger import WorkLedger
 from bench.registry import REGISTRY, Strategy
-from bench.results.identity import Cell, Fingerprints, RunIdentity, hardware_hash
+from bench.results.identity import Cell, Fingerprints, Hardware, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
 from bench.results.store import Store
 from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import TokenisedTask, tokenise
 from bench.training import distributed, environment
-from bench.training.device import Hardware, describe, peak_memory, reset_peak_memory, resolve_device
+from bench.training.device import describe, peak_memory, reset_peak_memory, resolve_device
 from bench.training.evaluate import SharedPrefixes, rank
-from bench.training.ledger import WorkLedger
 from bench.training.loop import total_steps, train
+from bench.training.rank_store import RankStore, rank_store
 from bench.training.warmup import warm_up
 
 
@@ -36,7 +38,7 @@ from bench.training.warmup import warm_up
 class SuiteContext:
     """What every run of one suite shares: where results go, the task, and the machine it runs on."""
 
-    store: Store
+    store: Store | RankStore
     suite: SuiteConfig
     task: Task
     device: torch.device
@@ -47,12 +49,16 @@ class SuiteContext:
     untrained: dict[tuple[str, float, str], tuple[str, Measurement]] = field(default_factory=dict)
     """(model, data fraction, strategy) -> (run id, measurement) of a strategy that does not train: its model is
     the same for every seed, so it is evaluated once and its other seeds' runs store that evaluation."""
-    prefixes: SharedPrefixes = field(default_factory=SharedPrefixes)
-    """Evaluation outputs of frozen pre-trained prefixes, computed once for all the suite's runs."""
+    prefixes: dict[str, SharedPrefixes] = field(default_factory=dict)
+    """Per model: evaluation outputs of its frozen pre-trained prefixes, computed once for all the suite's runs."""
 
     @property
     def train(self) -> TrainConfig:
         return self.suite.train
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.workers.stale_after_seconds)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class ModelInputs:
 
     loaded: LoadedModel
     data: TokenisedTask
+    prefixes: SharedPrefixes | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,7 @@ def load_suite(config: Config, suite: SuiteConfig, device_name: str = "auto") ->
     return LoadedSuite(device, strategies, task, [load_pretrained(name) for name in suite.models], describe(device))
 
 
-def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str = "auto",
+def run_suite(config: Config, suite: SuiteConfig, store: Store | None, device_name: str = "auto",
               show_progress: bool = True, on_run: Callable[[str], None] | None = None,
               announce: Callable[[str], None] | None = None, rerun: bool = False, worker: bool = False,
               loaded: LoadedSuite | None = None) -> list[str]:
@@ -190,67 +197,96 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store, device_name: str
     distributed.check_batch(suite.train.batch_size)
     loaded = loaded or load_suite(config, suite, device_name)
     distributed.share_suite(suite, loaded.device, rerun)  # the other ranks run it with rank 0 (they pass no store)
-    store = distributed.rank_store(store)  # under several ranks: rank 0 decides and writes, the others follow
-    device, task, models, hardware = loaded.device, loaded.task, loaded.models, loaded.hardware
-    strategies = loaded.strategies
-    cells = plan(suite, task, models, strategies, hardware)
+    context = SuiteContext(rank_store(store), suite, loaded.task, loaded.device, loaded.hardware,
+                           environment.capture(), show_progress, config.workers)
+    cells = plan(suite, loaded.task, loaded.models, loaded.strategies, loaded.hardware)
     distributed.check_same("suite plan", [c.cell for c in cells])
-    stale_after = timedelta(seconds=config.workers.stale_after_seconds)
-    states = {} if rerun else store.cell_states(suite.name, stale_after)
-    todo = [c for c in cells if "completed" not in states.get(c.cell, ())]
+    todo = cells if rerun else open_cells(context, cells)
     if announce:
-        announce(f"suite {suite.name!r} on task {task.name!r} ({', '.join(suite.models)}), seeds {list(suite.seeds)}, "
-                 f"{hardware.device_name}: {len(cells) - len(todo)} of {len(cells)} cells already done; "
-                 f"running {len(todo)}")
-    store.record_peak_flops(hardware_hash(hardware), suite.train.precision, hardware.device_name,  # once per machine
-                            lambda: costmodel.matmul_peak_flops(device.type, dtype=suite.train.precision))
-    context = SuiteContext(store, suite, task, device, hardware, environment.capture(), show_progress,
-                           config.workers)
-    inputs: dict[tuple[str, float], ModelInputs] = {}
-    warmed: set[str] = set()
+        announce(f"suite {suite.name!r} on task {loaded.task.name!r} ({', '.join(suite.models)}), seeds "
+                 f"{list(suite.seeds)}, {loaded.hardware.device_name}: {len(cells) - len(todo)} of {len(cells)} "
+                 f"cells already done; running {len(todo)}")
+    context.store.record_peak_flops(hardware_hash(loaded.hardware), suite.train.precision,  # once per machine
+                                    loaded.hardware.device_name, lambda: costmodel.matmul_peak_flops(
+                                        loaded.device.type, dtype=suite.train.precision))
     run_ids: list[str] = []
-    previous = signal.signal(signal.SIGTERM, distributed.sigterm_handler(_raise_interrupted))
-    overall = tqdm(total=len(todo), desc=f"suite {suite.name}", unit="run", disable=not show_progress, position=0)
-
-    def attempt(planned: list[PlannedCell]) -> list[PlannedCell]:
-        """Run each cell this process can claim; returns the cells other live processes hold."""
-        held = []
-        for cell in planned:
-            if "running" in store.cell_states(suite.name, stale_after).get(cell.cell, ()):
-                held.append(cell)
-                continue
-            key = (cell.loaded.name, cell.fraction)
-            if key not in inputs:
-                inputs[key] = ModelInputs(cell.loaded, tokenise(task, cell.loaded.tokenizer, suite.train,
-                                                                cell.fraction))
-            if cell.built.strategy.trains and cell.loaded.name not in warmed:  # the process's one-off costs,
-                warm_up(cell.loaded, inputs[key].data, suite.train, device)  # off every run's clock
-                warmed.add(cell.loaded.name)
-            run_id = run_one(context, inputs[key], cell.built, cell.seed, rerun=rerun)
-            if run_id is None:
-                held.append(cell)
-                continue
+    with interrupted_by_sigterm(), tqdm(total=len(todo), desc=f"suite {suite.name}", unit="run",
+                                        disable=not show_progress, position=0) as overall:
+        def done(run_id: str) -> None:
             run_ids.append(run_id)
             overall.update(1)
             if on_run:
                 on_run(run_id)
-        return held
 
-    try:
-        held = attempt(todo)
-        while worker and held:
-            time.sleep(config.workers.poll_seconds)
-            states = store.cell_states(suite.name, stale_after)
-            held = attempt([c for c in held if "completed" not in states.get(c.cell, ())])
-        states = store.cell_states(suite.name, stale_after)
-        held = [c for c in held if "completed" not in states.get(c.cell, ())]  # others may have finished them
-        if held and announce:
-            announce(f"{len(held)} cells are being run by other processes; not waiting for them "
-                     "(`bench run --worker` waits, and takes over a cell whose process dies)")
-    finally:
-        overall.close()
-        signal.signal(signal.SIGTERM, previous)
+        held = schedule(context, todo, CellRunner(context, rerun), done, worker, config.workers.poll_seconds)
+    if held and announce:
+        announce(f"{len(held)} cells are being run by other processes; not waiting for them "
+                 "(`bench run --worker` waits, and takes over a cell whose process dies)")
     return run_ids
+
+
+def open_cells(context: SuiteContext, cells: list[PlannedCell]) -> list[PlannedCell]:
+    """The cells with no completed run (by any process) so far."""
+    states = context.store.cell_states(context.suite.name, context.stale_after)
+    return [c for c in cells if "completed" not in states.get(c.cell, ())]
+
+
+def schedule(context: SuiteContext, cells: list[PlannedCell], run_cell: Callable[[PlannedCell], str | None],
+             done: Callable[[str], None], worker: bool, poll_seconds: float) -> list[PlannedCell]:
+    """Run each cell this process can claim; a `worker` then polls for the cells other live processes hold
+    until they are all done (taking over any whose process dies). Returns the cells still held by others."""
+    held = claim_each(context, cells, run_cell, done)
+    while worker and held:
+        time.sleep(poll_seconds)
+        held = claim_each(context, open_cells(context, held), run_cell, done)
+    return open_cells(context, held)  # others may have finished them meanwhile
+
+
+def claim_each(context: SuiteContext, cells: list[PlannedCell], run_cell: Callable[[PlannedCell], str | None],
+               done: Callable[[str], None]) -> list[PlannedCell]:
+    """Run each cell no live process holds; returns the cells other live processes hold."""
+    held = []
+    for cell in cells:
+        states = context.store.cell_states(context.suite.name, context.stale_after)
+        run_id = None if "running" in states.get(cell.cell, ()) else run_cell(cell)
+        if run_id is None:
+            held.append(cell)
+        else:
+            done(run_id)
+    return held
+
+
+@contextmanager
+def interrupted_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises `Interrupted` in the run in flight (so it is stored as failed), then the process exits."""
+    previous = signal.signal(signal.SIGTERM, distributed.sigterm_handler(_raise_interrupted))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass
+class CellRunner:
+    """Runs one planned cell, keeping what a process's cells share: each model's task data tokenised per data
+    fraction, and which models had their one-off warm-up."""
+
+    context: SuiteContext
+    rerun: bool = False
+    inputs: dict[tuple[str, float], ModelInputs] = field(default_factory=dict)
+    warmed: set[str] = field(default_factory=set)
+
+    def __call__(self, cell: PlannedCell) -> str | None:
+        context, name = self.context, cell.loaded.name
+        key = (name, cell.fraction)
+        if key not in self.inputs:
+            data = tokenise(context.task, cell.loaded.tokenizer, context.train, cell.fraction)
+            prefixes = context.prefixes.setdefault(name, SharedPrefixes(cell.loaded))
+            self.inputs[key] = ModelInputs(cell.loaded, data, prefixes)
+        if name not in self.warmed:  # the process's one-off costs, off every run's clock
+            warm_up(cell.loaded, self.inputs[key].data, context.train, context.device)
+            self.warmed.add(name)
+        return run_one(context, self.inputs[key], cell.built, cell.seed, rerun=self.rerun)
 
 
 def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed: int,
@@ -269,17 +305,17 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
             rerun: bool = False) -> str | None:
     """Claim, run, measure and store one strategy on one seed; None when another live process holds the cell
     (or it is done, unless `rerun`). The run is stored as failed if anything goes wrong."""
-    cfg, spec, strategy, store = context.train, built.spec, built.strategy, context.store
-    model = build_model(inputs.loaded, cfg, strategy, seed, context.device)
+    cfg, spec, store = context.train, built.spec, context.store
+    model = build_model(inputs.loaded, cfg, built.strategy, seed, context.device)
     seq_len = max(1, round(inputs.data.mean_tokens))  # the FLOP model's nominal step, as `ideal_speedup` prices it
     ledger = WorkLedger(model.original_shape(), seq_len, nominal_tokens=2 * cfg.batch_size * seq_len)
-    evaluated = None if strategy.trains else context.untrained.get((inputs.loaded.name, inputs.data.fraction,
-                                                                     spec.label))
+    untrained_key = (inputs.loaded.name, inputs.data.fraction, spec.label)
+    evaluated = context.untrained.get(untrained_key)  # an earlier seed's run of the same untrained model
     environment = {**context.env, "evaluation_of": evaluated[0]} if evaluated else context.env
     identity = RunIdentity.of(suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
                               fraction=inputs.data.fraction, hardware=context.hardware, environment=environment,
                               model=model)
-    run_id = store.claim(identity, timedelta(seconds=context.workers.stale_after_seconds), rerun=rerun)
+    run_id = store.claim(identity, context.stale_after, rerun=rerun)
     if run_id is None:
         return None
     try:
@@ -287,11 +323,11 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
             measured = dataclasses.replace(evaluated[1], eval_seconds=0.0)
         else:
             with Heartbeat(lambda: store.heartbeat(run_id), context.workers.heartbeat_seconds):
-                measured = measure(context, model, inputs.data, built, seed, ledger, inputs.loaded)
-            if not strategy.trains:
-                context.untrained[(inputs.loaded.name, inputs.data.fraction, spec.label)] = (run_id, measured)
+                measured = measure(context, model, inputs, built, seed, ledger)
+            if not measured.steps:  # it did not train: its model is the same for every seed
+                context.untrained[untrained_key] = (run_id, measured)
         work = ledger.totals() if ledger.steps else None
-        ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens, work) if strategy.trains else None
+        ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens, work) if measured.steps else None
         store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal, "work": work}, measured.curve,
                            measured.ranks, measured.intent_ranks, measured.step_seconds)
     except BaseException as exc:
@@ -300,41 +336,33 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     return run_id
 
 
-def measure(context: SuiteContext, model: BiEncoder, data: TokenisedTask, built: BuiltStrategy,
-            seed: int, ledger: WorkLedger | None = None, loaded: LoadedModel | None = None) -> Measurement:
-    """Train (timed, dev curve paused out; `built.strategy`'s hooks act and `ledger` counts the work), then rank
-    the test split (timed apart)."""
-    cfg, task, device, trains = context.train, context.task, context.device, built.strategy.trains
-    shared = (context.prefixes, loaded) if loaded is not None else None
+def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built: BuiltStrategy, seed: int,
+            ledger: WorkLedger | None = None) -> Measurement:
+    """Train (timed, dev curve paused out; `built.strategy`'s hooks act and `ledger` counts the work; a strategy
+    that does not train gets no steps), then rank the test split (timed apart)."""
+    cfg, task, device, data = context.train, context.task, context.device, inputs.data
+
+    def ranks_of(messages, gold, relevant) -> tuple[np.ndarray, np.ndarray]:
+        return rank(model, messages, data.whitelist, gold, relevant, cfg.eval_batch_size, device, inputs.prefixes)
 
     def evaluate_dev() -> dict:
-        ranks, intent_ranks = rank(model, data.dev_messages, data.whitelist, task.dev_gold, data.dev_relevant,
-                                   cfg.eval_batch_size, device, shared)
-        summary = summarise(ranks, intent_ranks)
+        summary = summarise(*ranks_of(data.dev_messages, task.dev_gold, data.dev_relevant))
         return {**{name: summary[name] for name in CURVE_METRICS}, "headline": summary[task.headline_metric]}
 
     reset_peak_memory(device)
-    steps = total_steps(len(data.train_messages), cfg) if trains else 0
-    bar = tqdm(total=steps, desc=f"  {built.spec.label} seed", unit="step", leave=False, position=1,
-               disable=not context.show_progress or not steps)
-    try:
-        if trains:
-            result = train(model, data.train_messages, data.train_replies, cfg, seed, device,
-                           evaluate_dev=evaluate_dev if task.dev else None, on_step=lambda: bar.update(1),
-                           strategy=built.strategy, ledger=ledger)
-        else:
-            result = None
-    finally:
-        bar.close()
-    curve = result.curve if result else ([{"seconds": 0.0, "step": 0, **evaluate_dev()}] if task.dev else [])
+    steps = total_steps(len(data.train_messages), cfg) if built.strategy.trains else 0  # for the progress bar
+    with tqdm(total=steps, desc=f"  {built.spec.label} seed", unit="step", leave=False, position=1,
+              disable=not context.show_progress or not steps) as bar:
+        result = train(model, data.train_messages, data.train_replies, cfg, seed, device,
+                       evaluate_dev=evaluate_dev if task.dev else None, on_step=lambda: bar.update(1),
+                       strategy=built.strategy, ledger=ledger)
     started = time.perf_counter()
-    ranks, intent_ranks = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
-                               cfg.eval_batch_size, device, shared)
+    ranks, intent_ranks = ranks_of(data.test_messages, task.test_gold, data.test_relevant)
     eval_seconds = time.perf_counter() - started
     memory, memory_kind = peak_memory(device)
     return Measurement(
-        train_seconds=result.seconds if result else 0.0, eval_seconds=eval_seconds, peak_memory_bytes=memory,
-        memory_kind=memory_kind, steps=result.steps if result else 0, pairs_trained=result.pairs if result else 0,
-        train_pairs=len(data.train_messages), test_pairs=len(task.test), test_left_out=task.test_left_out,
-        metrics=summarise(ranks, intent_ranks), curve=curve, ranks=ranks, intent_ranks=intent_ranks,
-        step_seconds=np.asarray(result.step_seconds if result else [], dtype=np.float64))
+        train_seconds=result.seconds, eval_seconds=eval_seconds, peak_memory_bytes=memory, memory_kind=memory_kind,
+        steps=result.steps, pairs_trained=result.pairs, train_pairs=len(data.train_messages),
+        test_pairs=len(task.test), test_left_out=task.test_left_out, metrics=summarise(ranks, intent_ranks),
+        curve=result.curve, ranks=ranks, intent_ranks=intent_ranks,
+        step_seconds=np.asarray(result.step_seconds, dtype=np.float64))

@@ -75,6 +75,32 @@ SUBJECTS = {
 }
 
 
+def _decorated(rng: random.Random, c: Ctx, core, scenario: str) -> list[str]:
+    """The request's paragraphs with what people wrap around it: background, an opener, distractors, a closer."""
+    paras = list(core.paras)
+    if scenario in BACKGROUND_OK and rng.random() < 0.15:
+        paras.insert(0, _fill(rng, c, rng.choice(BACKGROUND)))
+    if rng.random() < 0.3:
+        paras.insert(0, _fill(rng, c, rng.choice(OPENERS_FORMAL if c.formal else OPENERS_CASUAL)))
+    # Distractors (other topics, nothing to answer) go after the first line of the actual request.
+    first = len(paras) - len(core.paras) + 1
+    for _ in range(rng.choices([0, 1, 2], [60, 32, 8])[0]):
+        d = _fill(rng, c, rng.choice(DISTRACTORS), day=_other_day(rng, core.day))
+        paras.insert(rng.randint(first, len(paras)), d)
+    if scenario not in NO_CLOSER and rng.random() < 0.4:
+        paras.append(rng.choice(CLOSERS_FORMAL if c.formal else CLOSERS_CASUAL))
+    if rng.random() < 0.35:
+        # Merge runs of plain paragraphs into one block, as many people write; bullet lists stay apart.
+        merged: list[str] = []
+        for p in paras:
+            if merged and "\n" not in p and "\n" not in merged[-1]:
+                merged[-1] += " " + p
+            else:
+                merged.append(p)
+        paras = merged
+    return paras
+
+
 def _message(rng: random.Random) -> tuple[str, str, str]:
     scenario, _, formal_p, team_p = rng.choices(SCENARIOS, [s[1] for s in SCENARIOS])[0]
     sender = _person(rng)
@@ -85,30 +111,7 @@ def _message(rng: random.Random) -> tuple[str, str, str]:
             rng.choice(COMPANIES), rng.choice(ROLES))
     core = scenario(rng, c)
     terse = rng.random() < 0.15 and not c.formal
-    paras = list(core.paras)
-    if not terse:
-        if scenario.__name__ in BACKGROUND_OK and rng.random() < 0.15:
-            paras.insert(0, _fill(rng, c, rng.choice(BACKGROUND)))
-        if rng.random() < 0.3:
-            paras.insert(0, _fill(rng, c, rng.choice(OPENERS_FORMAL if c.formal else OPENERS_CASUAL)))
-        # Distractors (other topics, nothing to answer) go after the first line of the actual request.
-        first = len(paras) - len(core.paras) + 1
-        for _ in range(rng.choices([0, 1, 2], [60, 32, 8])[0]):
-            d = _fill(rng, c, rng.choice(DISTRACTORS), day=_other_day(rng, core.day))
-            paras.insert(rng.randint(first, len(paras)), d)
-        if scenario.__name__ not in NO_CLOSER and rng.random() < 0.4:
-            paras.append(rng.choice(CLOSERS_FORMAL if c.formal else CLOSERS_CASUAL))
-        if rng.random() < 0.35:
-            # Merge runs of plain paragraphs into one block, as many people write; bullet lists stay apart.
-            merged: list[str] = []
-            for p in paras:
-                if merged and "\n" not in p and "\n" not in merged[-1]:
-                    merged[-1] += " " + p
-                else:
-                    merged.append(p)
-            paras = merged
-    else:
-        paras = [" ".join(paras)]
+    paras = _decorated(rng, c, core, scenario.__name__) if not terse else [" ".join(core.paras)]
     sloppy = terse or (not c.formal and rng.random() < 0.4)
     body = "\n\n".join(paras)
     if sloppy or rng.random() < 0.1:

@@ -11,6 +11,26 @@ from bench.tasks.emailgen.context import Core, Ctx, _amount, _fill, _other_day, 
 from bench.tasks.emailgen.vocab import CITIES, DAYS, EVENTS, HOTELS, PURPOSES, TIMES, VENUES
 
 
+def _conflict(rng: random.Random, c: Ctx, paras: list[str], alts: list[str], day: str) -> Core:
+    """A meeting on a day the recipient is known to be away: the answer is another time."""
+    quote = None
+    if rng.random() < 0.6:
+        paras.append(_fill(rng, c, rng.choice([
+            "I know you're at {event} on {day}, but it's the only slot I have.",
+            ("I saw on your calendar that you're travelling to {city} on {day}, "
+             "but thought I'd ask anyway."),
+            "I realise you're on leave on {day}, but wanted to check before I book a room.",
+        ]), day=day))
+    else:
+        quote = ("recipient", [_fill(rng, c, rng.choice([
+            "Heads up, I'm out of the office on {day} and {day2} this week.",
+            "I'll be at the {city} office on {day}, so won't be around.",
+            "Just so you know, I'm on leave on {day}.",
+            "I'm in workshops all day {day}, back to normal after that.",
+        ]), day=day, day2=_other_day(rng, day))])
+    return Core(paras, "propose_other_time", alts, day, quote)
+
+
 def _meeting(rng: random.Random, c: Ctx) -> Core:
     day, time = rng.choice(DAYS), rng.choice(TIMES)
     kind = rng.choices(["conflict", "optional", "vague", "plain"], [25, 15, 15, 45])[0]
@@ -43,21 +63,7 @@ def _meeting(rng: random.Random, c: Ctx) -> Core:
     paras = [ask]
     quote = None
     if kind == "conflict":
-        if rng.random() < 0.6:
-            paras.append(_fill(rng, c, rng.choice([
-                "I know you're at {event} on {day}, but it's the only slot I have.",
-                ("I saw on your calendar that you're travelling to {city} on {day}, "
-                 "but thought I'd ask anyway."),
-                "I realise you're on leave on {day}, but wanted to check before I book a room.",
-            ]), day=day))
-        else:
-            quote = ("recipient", [_fill(rng, c, rng.choice([
-                "Heads up, I'm out of the office on {day} and {day2} this week.",
-                "I'll be at the {city} office on {day}, so won't be around.",
-                "Just so you know, I'm on leave on {day}.",
-                "I'm in workshops all day {day}, back to normal after that.",
-            ]), day=day, day2=_other_day(rng, day))])
-        return Core(paras, "propose_other_time", alts, day, quote)
+        return _conflict(rng, c, paras, alts, day)
     if kind == "optional":
         paras.append(rng.choice([
             "It's optional, only join if it's useful for you.",
