@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
-from bench.metrics import summarise
 from bench.config import StatsConfig
+from bench.metrics import summarise
 from bench.results.models import CurvePoint, QueryRanks, Run
 from bench.results.store import Store
 from dashboard import data

@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 from bench.analysis import leaderboard, stats
-from bench.metrics import per_query
 from bench.config import load_config
+from bench.metrics import per_query
 from bench.results.store import Store
 
 

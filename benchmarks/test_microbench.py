@@ -20,8 +20,8 @@ import time
 import pytest
 import torch
 
-from bench.metrics import summarise
 from bench.config import TrainConfig, parse_strategy
+from bench.metrics import summarise
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY
 from bench.results.identity import RunIdentity

@@ -23,9 +23,9 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from bench.metrics import label as metric_label  # noqa: E402
 from bench.config import StatsConfig, load_config  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
+from bench.metrics import label as metric_label  # noqa: E402
 from bench.render import tables as report  # noqa: E402
 from bench.results.store import Store  # noqa: E402
 from dashboard import data, views  # noqa: E402

@@ -8,8 +8,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from bench.metrics import label
 from bench.analysis.rows import Interval, Row, bounds
+from bench.metrics import label
 
 VERDICT_COLOURS = {"baseline": "#9e9e9e", "non-inferior": "#2e7d32", "inconclusive": "#f9a825",
                    "inferior": "#c62828"}

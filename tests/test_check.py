@@ -16,10 +16,10 @@ import torch
 from bench.__main__ import run as bench_main
 from bench.analysis.gate import evaluate
 from bench.analysis.leaderboard import Leaderboard
-from bench.metrics import METRICS
 from bench.analysis.rows import Row
 from bench.config import config_from_dict, load_config
 from bench.errors import BenchError
+from bench.metrics import METRICS
 from bench.results.store import Store
 from bench.training.runner import run_suite
 from tests.conftest import ROOT, write_task

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.analysis import leaderboard, stats
-from bench.metrics import METRICS, per_query, summarise
 from bench.analysis.rows import Interval
 from bench.config import StatsConfig
 from bench.errors import BenchError
+from bench.metrics import METRICS, per_query, summarise
 from bench.results.identity import RunIdentity
 from bench.results.store import Store
 from dashboard import data, views

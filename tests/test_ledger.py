@@ -9,9 +9,9 @@ import torch
 from bench.config import TrainConfig, config_from_dict
 from bench.model import costmodel
 from bench.model.encoder import BiEncoder
+from bench.model.ledger import WorkLedger
 from bench.registry import REGISTRY
 from bench.results.store import Store
-from bench.model.ledger import WorkLedger
 from bench.training.loop import batch_order, train
 from bench.training.runner import ideal_speedup, run_suite
 from tests.conftest import encoded_pairs, tiny_bert

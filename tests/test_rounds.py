@@ -10,8 +10,9 @@ from collections import Counter
 import pytest
 
 from bench.config import config_from_dict
+from bench.render.decisions import render
 from bench.results.store import Store
-from bench.training.rounds import render, run_until_decided
+from bench.training.rounds import run_until_decided
 from bench.training.runner import load_suite, run_suite
 from tests.conftest import ROOT, write_task
 
@@ -91,7 +92,7 @@ def test_bad_until_decided_flags_are_one_line_errors(tmp_path, flags, message):
 
 
 def test_futile_only_when_the_whole_interval_is_within_the_test_sets_half_width_of_the_margin():
-    from bench.training.rounds import futile
+    from bench.analysis.sequential import futile
 
     # margin 0.01, query half-width 0.008: a truth anywhere in (-0.018, -0.002) can never be decided
     assert futile(-0.015, -0.004, 0.01, 0.008)

@@ -14,7 +14,7 @@ procedure at rho 0, the fitted 0.3 and 0.95.
 
 At each look (3, 4, ..., 10 seeds) the procedure draws `stats.paired_delta_ci` at the look's confidence
 (`sequential.look_confidence`, O'Brien-Fleming-type alpha spending) and stops once `sequential.decide` says so,
-or once `rounds.futile` finds no number of seeds could decide it, as `bench run --until-decided` does.
+or once `sequential.futile` finds no number of seeds could decide it, as `bench run --until-decided` does.
 The bound: P(ever "non-inferior" | DELTA = -margin) at most 5% + 2 standard errors (the issue's bound); the
 design target is 2.5% (one-sided), printed.
 """
@@ -24,9 +24,8 @@ import math
 import numpy as np
 import pytest
 
-from bench.analysis.sequential import decide, look_confidence
+from bench.analysis.sequential import decide, futile, look_confidence
 from bench.analysis.stats import components, paired_delta_ci
-from bench.training.rounds import futile
 
 QUERIES, MARGIN, FIRST, MAX_SEEDS, TRIALS = 2737, 0.01, 3, 10, 2000
 SEED_SD, PER_QUERY_VAR, FITTED_RHO = 0.03, 0.2, 0.3

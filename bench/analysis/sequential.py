@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -39,6 +40,10 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from bench.analysis import stats
+from bench.analysis.rows import Interval, Row
+from bench.config.schema import MAX_SEED
+from bench.errors import BenchError
+from bench.metrics import BY_NAME
 
 SPENDING = ("obrien-fleming", "pocock", "bonferroni")
 _GRID = 2001  # points per look for the numerical integration (boundaries good to ~1e-4 in z)
@@ -175,3 +180,53 @@ def seed_limited_or_query_limited(per_seed_deltas: Sequence[float], query_half_w
     sd = float(x.std(ddof=1))
     needed = math.ceil(z * z * sd * sd / (distance**2 - query_half_width**2))
     return Limit("seed", max(needed, x.size + 1))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a strategy ended: its verdict, after how many seeds, from which interval; for one still open,
+    what limits it ("seed": more seeds would settle it, "query": the test set's noise alone reaches the
+    margin)."""
+
+    strategy: str
+    verdict: str
+    seeds: int
+    confidence: float
+    delta: float | None
+    interval: Interval | None
+    limit: str | None = None
+    seeds_needed: int | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.verdict != "inconclusive"
+
+
+def next_seed(seeds: list[int]) -> int:
+    """The smallest unused seed above the largest so far."""
+    seed = max(seeds) + 1
+    if seed > MAX_SEED:
+        raise BenchError(f"no seed left above {max(seeds)}; list smaller seeds in the suite")
+    return seed
+
+
+def decide_row(row: Row, margin: float, first: int, max_seeds: int, confidence: float) -> tuple[Decision, bool]:
+    """A strategy's decision at this look, and whether it stops (decided, or `futile`)."""
+    metric = BY_NAME[row.headline_metric]
+    interval = row.headline.delta_ci
+    lo, hi = (None, None) if interval is None else metric.gain_bounds(interval.lo, interval.hi)
+    verdict, stop = decide(lo, hi, margin, row.runs, max_seeds) if row.runs >= first else ("inconclusive", False)
+    limit, needed = (None, None) if verdict != "inconclusive" else (row.limit, row.seeds_needed)
+    if not stop and row.runs >= first and futile(lo, hi, margin, row.query_half_width):
+        stop, limit, needed = True, "query", None
+    return Decision(row.strategy, verdict, row.runs, confidence, row.headline.delta, interval, limit, needed), stop
+
+
+def futile(lo: float | None, hi: float | None, margin: float, query_half_width: float | None) -> bool:
+    """No number of seeds can settle it: wherever in this look's interval the true difference lies, it is within
+    the fixed test set's own half-width of -margin, so even a seed-noise-free interval would straddle -margin.
+    Judged on the interval, not the point estimate, so a mean that seed noise has pulled towards the margin does
+    not stop a strategy early."""
+    if lo is None or hi is None or query_half_width is None:
+        return False
+    return -margin - query_half_width < lo and hi < -margin + query_half_width

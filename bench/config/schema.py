@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,10 @@ class WorkersConfig:
     heartbeat_seconds: float = 15.0  # a running run refreshes its heartbeat this often (off the training thread)
     stale_after_seconds: float = 120.0  # a running run silent this long is abandoned, wherever it ran
     poll_seconds: float = 5.0  # `bench run --worker` looks for cells to take over this often
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.stale_after_seconds)
 
     def __post_init__(self) -> None:
         for name in ("heartbeat_seconds", "stale_after_seconds", "poll_seconds"):

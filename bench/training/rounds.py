@@ -3,8 +3,8 @@
 Round 1 runs the suite's seeds; after each round, each open strategy's headline difference from the baseline gets
 an interval at the look's confidence (`sequential.look_confidence`: O'Brien-Fleming-type alpha spending over
 looks from the suite's seed count up to `max_seeds`), and a strategy whose verdict is decided stops, or whose
-interval shows that no number of seeds can decide it (`futile`: query-limited). The others, and the baseline,
-get the next seed. Cells already in the store are not run again (resume), so a second
+interval shows that no number of seeds can decide it (`bench.analysis.sequential.futile`: query-limited). The
+others, and the baseline, get the next seed. Cells already in the store are not run again (resume), so a second
 `--until-decided` replays the same looks and only runs what is missing; an interrupted one carries on.
 """
 
@@ -12,66 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bench.analysis import leaderboard
-from bench.analysis.rows import Interval, Row
-from bench.analysis.sequential import decide, look_confidence
+from bench.analysis.sequential import Decision, decide_row, look_confidence, next_seed
 from bench.config import Config, SuiteConfig
-from bench.config.schema import MAX_SEED
 from bench.errors import BenchError
-from bench.metrics import BY_NAME
 from bench.results.store import Store
 from bench.training.runner import LoadedSuite, run_suite
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Where a strategy ended: its verdict, after how many seeds, from which interval; for one still open,
-    what limits it ("seed": more seeds would settle it, "query": the test set's noise alone reaches the
-    margin)."""
-
-    strategy: str
-    verdict: str
-    seeds: int
-    confidence: float
-    delta: float | None
-    interval: Interval | None
-    limit: str | None = None
-    seeds_needed: int | None = None
-
-    @property
-    def decided(self) -> bool:
-        return self.verdict != "inconclusive"
-
-
-def next_seed(seeds: list[int]) -> int:
-    """The smallest unused seed above the largest so far."""
-    seed = max(seeds) + 1
-    if seed > MAX_SEED:
-        raise BenchError(f"no seed left above {max(seeds)}; list smaller seeds in the suite")
-    return seed
-
-
-def _decision(row: Row, margin: float, first: int, max_seeds: int, confidence: float) -> tuple[Decision, bool]:
-    metric = BY_NAME[row.headline_metric]
-    interval = row.headline.delta_ci
-    lo, hi = (None, None) if interval is None else metric.gain_bounds(interval.lo, interval.hi)
-    verdict, stop = decide(lo, hi, margin, row.runs, max_seeds) if row.runs >= first else ("inconclusive", False)
-    limit, needed = (None, None) if verdict != "inconclusive" else (row.limit, row.seeds_needed)
-    if not stop and row.runs >= first and futile(lo, hi, margin, row.query_half_width):
-        stop, limit, needed = True, "query", None
-    return Decision(row.strategy, verdict, row.runs, confidence, row.headline.delta, interval, limit, needed), stop
-
-
-def futile(lo: float | None, hi: float | None, margin: float, query_half_width: float | None) -> bool:
-    """No number of seeds can settle it: wherever in this look's interval the true difference lies, it is within
-    the fixed test set's own half-width of -margin, so even a seed-noise-free interval would straddle -margin.
-    Judged on the interval, not the point estimate, so a mean that seed noise has pulled towards the margin does
-    not stop a strategy early."""
-    if lo is None or hi is None or query_half_width is None:
-        return False
-    return -margin - query_half_width < lo and hi < -margin + query_half_width
 
 
 def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: LoadedSuite, max_seeds: int,
@@ -107,7 +54,7 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
             row = by_label.get(label)
             if row is None:  # every run of it failed: nothing to decide on
                 continue
-            decision, stop = _decision(row, config.stats.margin, first, max_seeds, confidence)
+            decision, stop = decide_row(row, config.stats.margin, first, max_seeds, confidence)
             decisions[label] = decision
             if stop:
                 open_labels.remove(label)
@@ -119,29 +66,3 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
             break
         seeds.append(next_seed(seeds))
     return [decisions[b.spec.label] for b in others if b.spec.label in decisions]
-
-
-def render(decisions: list[Decision], margin: float, max_seeds: int) -> str:
-    """The decided table: which strategies settled after how many seeds, and why the others stayed open."""
-    width = max([len("strategy"), *(len(d.strategy) for d in decisions)])
-    lines = [f"{'strategy':<{width}}  {'verdict':<13} {'seeds':>5}  {'interval level':>14}  {'delta [interval]':<28} "
-             "why open"]
-    for d in decisions:
-        interval = "" if d.interval is None else f" [{d.interval.lo:+.4f}, {d.interval.hi:+.4f}]"
-        delta = "-" if d.delta is None else f"{d.delta:+.4f}{interval}"
-        if d.decided:
-            why = ""
-        elif d.limit == "query":
-            why = "query-limited: the test set's noise alone reaches the margin (more test pairs or a wider margin)"
-        elif d.limit == "seed":
-            needed = f"~{d.seeds_needed} seeds" if d.seeds_needed else "more seeds"
-            why = f"seed-limited: {needed} would settle it (max_seeds {max_seeds})"
-        else:
-            why = "no interval"
-        lines.append(f"{d.strategy:<{width}}  {d.verdict:<13} {d.seeds:>5}  {d.confidence:>14.3%}  {delta:<28} {why}")
-    lines.append(f"Sequential verdicts on the headline metric at margin {margin}: each look's interval is wider than "
-                 "95% (O'Brien-Fleming-type alpha spending), so stopping when decided does not inflate false wins as "
-                 "repeated 95% looks would.")
-    lines.append("The leaderboard's verdict column above is the fixed-sample 95% verdict over every stored seed (what "
-                 "`bench report` shows); where the two differ, this table's is the one the stopping rule controls.")
-    return "\n".join(lines)

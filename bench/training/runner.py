@@ -58,7 +58,7 @@ class SuiteContext:
 
     @property
     def stale_after(self) -> timedelta:
-        return timedelta(seconds=self.workers.stale_after_seconds)
+        return self.workers.stale_after
 
 
 @dataclass(frozen=True)
