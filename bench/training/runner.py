@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import numpy as np
 import torch
@@ -55,10 +54,6 @@ class SuiteContext:
     @property
     def train(self) -> TrainConfig:
         return self.suite.train
-
-    @property
-    def stale_after(self) -> timedelta:
-        return self.workers.stale_after
 
 
 @dataclass(frozen=True)
@@ -227,7 +222,7 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store | None, device_na
 
 def open_cells(context: SuiteContext, cells: list[PlannedCell]) -> list[PlannedCell]:
     """The cells with no completed run (by any process) so far."""
-    states = context.store.cell_states(context.suite.name, context.stale_after)
+    states = context.store.cell_states(context.suite.name, context.workers.stale_after)
     return [c for c in cells if "completed" not in states.get(c.cell, ())]
 
 
@@ -247,7 +242,7 @@ def claim_each(context: SuiteContext, cells: list[PlannedCell], run_cell: Callab
     """Run each cell no live process holds; returns the cells other live processes hold."""
     held = []
     for cell in cells:
-        states = context.store.cell_states(context.suite.name, context.stale_after)
+        states = context.store.cell_states(context.suite.name, context.workers.stale_after)
         run_id = None if "running" in states.get(cell.cell, ()) else run_cell(cell)
         if run_id is None:
             held.append(cell)
@@ -315,7 +310,7 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     identity = RunIdentity.of(suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
                               fraction=inputs.data.fraction, hardware=context.hardware, environment=environment,
                               model=model)
-    run_id = store.claim(identity, context.stale_after, rerun=rerun)
+    run_id = store.claim(identity, context.workers.stale_after, rerun=rerun)
     if run_id is None:
         return None
     try:
