@@ -1,37 +1,23 @@
-"""Shared fixtures: tiny random BERT models built in code, and small task folders."""
+"""Shared fixtures: a tiny random BERT, a toy task folder, one PostgreSQL server for the whole session.
+
+Helpers a test calls with arguments live in tests/support/ (models, suites, the `bench` subprocess, stored runs);
+no test module imports another."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel
+from transformers import BertModel
 
 from bench.registry import load_plugins
-from bench.tasks.batching import Encoded
-from bench.tasks.toy import write_task  # noqa: F401 - the tests' toy task folders
-
-ROOT = Path(__file__).resolve().parent.parent
-SGD_DIR = ROOT.parent / "shared" / "data" / "sgd"
+from bench.tasks.toy import write_task
+from tests.support import pgserver
+from tests.support.models import tiny_bert
 
 load_plugins()
-
-
-def tiny_bert(layers: int = 4, hidden: int = 32, seed: int = 0) -> BertModel:
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=200, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-                        intermediate_size=2 * hidden, max_position_embeddings=64)
-    return BertModel(config, add_pooling_layer=False)
-
-
-def encoded_pairs(n: int = 16, seed: int = 3) -> tuple[Encoded, Encoded]:
-    """Pre-tokenised random messages (up to 8 tokens) and replies (up to 6), ragged so padding occurs."""
-    generator = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, 200, (n, 8), generator=generator)
-    lengths = torch.randint(3, 9, (n,), generator=generator)
-    return Encoded(ids, lengths), Encoded(torch.randint(5, 200, (n, 6), generator=generator),
-                                          torch.randint(2, 7, (n,), generator=generator))
 
 
 @pytest.fixture
@@ -52,3 +38,25 @@ def inputs() -> tuple[torch.Tensor, torch.Tensor]:
     mask[1, 6:] = 0
     mask[3, 3:] = 0
     return ids, mask
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> pgserver.Server:
+    """Started once, on first use; tests skip with the reason when PostgreSQL is not installed here."""
+    reason = pgserver.unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = pgserver.Server()
+    try:
+        server.start()
+    except subprocess.CalledProcessError as exc:
+        server.stop()
+        pytest.skip(f"cannot start a local PostgreSQL server: {exc.stderr.strip() or exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: pgserver.Server) -> str:
+    """A fresh, empty database of the session's server."""
+    return pg_server.new_database()

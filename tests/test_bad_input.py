@@ -7,13 +7,12 @@ speed, and a handful again through a real `python -m bench` subprocess to prove 
 Each case runs in its own folder holding a tiny task, a valid bench.toml (a 2-layer, 32-wide random BERT on 16
 pairs, so even a case that wrongly gets through finishes in seconds) and a valid results database; afterwards
 every file that was there must be byte-identical and a new file may only be an SQLite database without runs.
-The case lists are generated in tests/bad_input_config.py (configs) and tests/bad_input_other.py (data, flags,
-databases).
+The case lists are generated in tests/support/bad_config.py (configs) and tests/support/bad_other.py (data, flags,
+databases). The base config's validity is proven by `test_repeated_strategy_flag_runs_both`, which runs it.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -24,10 +23,11 @@ from pathlib import Path
 import pytest
 
 import bench.__main__ as bench_main
-from tests import pgserver
-from tests.bad_input_config import Case, Env, base_config, config_cases, mutated, toml_text
-from tests.bad_input_other import data_cases, db_cases, flag_cases
-from tests.conftest import write_task
+from bench.tasks.toy import write_task
+from tests.support.bad_config import Case, Env, base_config, config_cases, mutated
+from tests.support.bad_other import data_cases, db_cases, flag_cases
+from tests.support.cli import bench_process
+from tests.support.suites import toml_text
 
 # --------------------------------------------------------------------------------------------------- environment
 
@@ -97,20 +97,6 @@ def assert_user_error(code: int, stderr: str, fragment: str) -> None:
     assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    reason = pgserver.unavailable()
-    if reason:
-        pytest.skip(reason)
-    try:
-        server = pgserver.postgres_server()
-        url = server.__enter__()
-    except Exception as exc:  # any failure to start the throwaway server only skips its cases
-        pytest.skip(f"cannot start a local PostgreSQL server: {exc}")
-    yield url
-    server.__exit__(None, None, None)
-
-
 def _postgres_tables(url: str) -> list[str]:
     from sqlalchemy import create_engine, inspect
 
@@ -148,26 +134,16 @@ def test_bad_input(case: Case, tmp_path, template_db, monkeypatch, capsys, reque
         assert _postgres_tables(env.pg_url) == []
 
 
-def test_enough_cases():
-    kinds = {kind: sum(c.id.startswith(prefix) for c in CASES)
-             for kind, prefix in (("config", ("type-", "unknown-", "range-", "check-", "empty-", "toml-", "config-")),
-                                  ("data", "data-"), ("flags", "flag-"), ("databases", "db-"))}
-    assert all(count >= 15 for count in kinds.values()), kinds
-    assert sum(kinds.values()) == len(CASES) >= 60
-
-
 @pytest.fixture(scope="module")
 def subprocess_results(tmp_path_factory, template_db) -> dict[str, tuple[Env, dict, subprocess.Popen]]:
     """The chosen cases started at once as real `python -m bench` processes (their start-up dominates)."""
     by_id = {c.id: c for c in CASES}
     started = {}
-    environ = {**os.environ, "PYTHONWARNINGS": ""}
     for case_id in SUBPROCESS_CASES:
         env = make_env(tmp_path_factory.mktemp("sub"), template_db)
         argv = by_id[case_id].build(env)
         before = snapshot(env.tmp)
-        process = subprocess.Popen([sys.executable, "-m", "bench", *argv], cwd=env.tmp, env=environ, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = bench_process(*argv, cwd=env.tmp, threads=None, env={"PYTHONWARNINGS": ""})
         started[case_id] = (env, before, process)
     yield started
     for _, _, process in started.values():
@@ -176,6 +152,7 @@ def subprocess_results(tmp_path_factory, template_db) -> dict[str, tuple[Env, di
             process.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case_id", SUBPROCESS_CASES)
 def test_bad_input_real_process(case_id: str, subprocess_results):
     env, before, process = subprocess_results[case_id]

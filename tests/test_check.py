@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,21 +20,21 @@ from bench.config import config_from_dict, load_config
 from bench.errors import BenchError
 from bench.metrics import METRICS
 from bench.results.store import Store
+from bench.tasks.toy import write_task
 from bench.training.runner import run_suite
-from tests.conftest import ROOT, write_task
+from tests.support.cli import bench
+from tests.support.models import TINY4 as TINY
+from tests.support.suites import small_suite
+from tests.support.suites import write_config as write_config_file
 
-TINY = "tiny-bert:layers=4,hidden=32,heads=2"
-STRATEGIES = '["baseline", "layer-drop:count=3"]'  # the drop keeps one layer of four
+STRATEGIES = ["baseline", "layer-drop:count=3"]  # the drop keeps one layer of four
 
 
 def write_config(folder: Path, task_dir: Path, check: str = "", name: str = "bench.toml") -> Path:
     """A bench.toml with suite `t` (two seeds, tiny model, toy task) plus the given check tables."""
-    path = folder / name
-    path.write_text(f'[suites.t]\ntask = "{task_dir}"\nmodels = ["{TINY}"]\nseeds = [0, 1]\n'
-                    f"strategies = {STRATEGIES}\n"
-                    "train = { batch_size = 16, epochs = 1.0, curve_points = 1, dev_eval_pairs = 20 }\n\n"
-                    + check)
-    return path
+    document = small_suite(task_dir, models=[TINY], strategies=STRATEGIES,
+                           train={"epochs": 1.0, "dev_eval_pairs": 20})
+    return write_config_file(folder / name, document, "\n" + check)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +97,7 @@ def test_relevance_loss_a_one_layer_model_cannot_meet_exits_1(results):
     assert failed[0]["detail"].rsplit(": ", 1)[1] in {"inferior", "inconclusive"}
 
 
+@pytest.mark.slow
 def test_reference_with_far_higher_throughput_exits_1_in_a_real_process(results):
     folder, task_dir, db, export = results
     rows = json.loads(export.read_text())
@@ -106,9 +106,8 @@ def test_reference_with_far_higher_throughput_exits_1_in_a_real_process(results)
     faster = folder / "faster.json"
     faster.write_text(json.dumps(rows))
     config = write_config(folder, task_dir, "[suites.t.check]\nmax_slowdown = 0.25\n", name="slow.toml")
-    done = subprocess.run([sys.executable, "-m", "bench", "--config", str(config), "check", "--suite", "t",
-                           "--db", db, "--against", str(faster), "--format", "markdown"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = bench("check", "--suite", "t", "--db", db, "--against", str(faster), "--format", "markdown",
+                 config=config, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "| strategy | check | observed | allowed | result |" in done.stdout
     failures = [line for line in done.stdout.splitlines() if "slowdown vs reference" in line and "**FAIL**" in line]

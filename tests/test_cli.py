@@ -2,29 +2,13 @@
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, write_task
-
-TINY = "tiny-bert:layers=2,hidden=32,heads=2"
-
-
-def bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
-
-
-def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bench: error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+from bench.tasks.toy import write_task
+from tests.support.cli import assert_user_error, bench
+from tests.support.models import TINY
 
 
 def run_count(db: Path) -> int:
@@ -54,6 +38,7 @@ def test_bad_config_key(tmp_path, small_task):
     assert run_count(db) == 0
 
 
+@pytest.mark.slow
 def test_unknown_strategy_and_task(tmp_path, small_task):
     db = tmp_path / "r.db"
     assert_user_error(bench(*run_args(small_task, db, "--strategy", "layer-dorp")),
@@ -65,6 +50,7 @@ def test_unknown_strategy_and_task(tmp_path, small_task):
     assert run_count(db) == 0
 
 
+@pytest.mark.slow
 def test_missing_model(tmp_path, small_task):
     db = tmp_path / "r.db"
     result = bench(*run_args(small_task, db)[:3], "--model", str(tmp_path / "no-model"), "--db",
@@ -73,6 +59,7 @@ def test_missing_model(tmp_path, small_task):
     assert run_count(db) == 0
 
 
+@pytest.mark.slow
 def test_malformed_data_line_names_file_and_line(tmp_path, small_task):
     with (small_task / "test.jsonl").open("a") as out:
         out.write('{"message": "hi", "reply": }\n')
@@ -81,6 +68,7 @@ def test_malformed_data_line_names_file_and_line(tmp_path, small_task):
     assert run_count(db) == 0
 
 
+@pytest.mark.slow
 def test_unwritable_database(tmp_path, small_task):
     folder_as_file = tmp_path / "a-folder"
     folder_as_file.mkdir()
@@ -100,6 +88,7 @@ def test_usage_errors_are_one_line(tmp_path):
     assert_user_error(bench("report", "--db", f"sqlite:///{tmp_path}/none.db"), "does not exist")
 
 
+@pytest.mark.slow
 def test_run_then_report_json(tmp_path, small_task):
     db = tmp_path / "r.db"
     result = bench(*run_args(small_task, db, "--strategy", "layer-freeze:count=1"))
@@ -111,6 +100,7 @@ def test_run_then_report_json(tmp_path, small_task):
     assert run_count(db) == 2
 
 
+@pytest.mark.slow
 def test_list_shows_strategies_tasks_and_suites():
     result = bench("list")
     assert result.returncode == 0

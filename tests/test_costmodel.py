@@ -169,12 +169,12 @@ def test_layer_backward_charges_match_torch_flop_counter() -> None:
     # torch's own count of one BERT layer's matmul FLOPs (d=32, i=64, n=8, 2 heads; 3 sequences):
     # forward F, backward 2F trainable, 2F - 6d^2 with no gradient wanted for the input, F + A frozen.
     from torch.utils.flop_counter import FlopCounterMode
-    from transformers import BertConfig
     from transformers.models.bert.modeling_bert import BertLayer
 
+    from tests.support.models import tiny_bert_config
+
     d, i, n, batch = 32, 64, 8, 3
-    config = BertConfig(hidden_size=d, intermediate_size=i, num_attention_heads=2, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
+    config = tiny_bert_config(hidden=d, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     config._attn_implementation = "eager"
     layer = BertLayer(config)
     f, attention = layer_forward_flops(d, i, n), 4 * n * d  # 17408, 1024

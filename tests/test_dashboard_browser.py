@@ -6,9 +6,9 @@ import pytest
 
 from bench.results.store import Store
 from dashboard.launcher import CHROMIUM, CHROMIUM_ARGS, dashboard_server
-from tests.test_dashboard import make_db
+from tests.support.stored import make_db
 
-pytestmark = [pytest.mark.browser,
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no browser: {CHROMIUM} is missing "
                                  "(apt-get install chromium)")]
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright; "

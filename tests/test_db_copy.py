@@ -15,9 +15,8 @@ from bench.errors import BenchError
 from bench.results import transfer
 from bench.results.models import CurvePoint, QueryRanks, Run, StepTimes
 from bench.results.store import Store
-from tests import pgserver
-from tests.test_dashboard import STATS, add_run, make_db
-from tests.test_migrations import bench
+from tests.support.cli import bench
+from tests.support.stored import STATS, add_run, make_db
 
 TABLES = ((Run, (Run.id,)), (CurvePoint, (CurvePoint.run_id, CurvePoint.step)), (QueryRanks, (QueryRanks.run_id,)),
           (StepTimes, (StepTimes.run_id,)))
@@ -96,10 +95,8 @@ def test_two_sqlite_stores_copy_into_a_third_once(sources, tmp_path):
     assert_copied(sources, f"sqlite:///{tmp_path}/all.db")
 
 
-@pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "PostgreSQL is available")
-def test_sqlite_stores_copy_into_postgresql(sources):
-    with pgserver.postgres_server() as url:
-        assert_copied(sources, url)
+def test_sqlite_stores_copy_into_postgresql(sources, pg_url):
+    assert_copied(sources, pg_url)
 
 
 def test_small_batches_copy_the_same(sources, tmp_path):
@@ -118,6 +115,7 @@ def test_bad_inputs_are_one_line_user_errors(sources, tmp_path):
         transfer.copy(sources[0], "sqlite:///" + os.path.relpath(sources[0].removeprefix("sqlite:///")))
 
 
+@pytest.mark.slow
 def test_cli_copies_and_refuses_the_same_database(sources, tmp_path):
     target = f"sqlite:///{tmp_path}/cli.db"
     done = bench("db", "copy", "--from", sources[1], "--to", target)

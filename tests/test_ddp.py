@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import sqlite3
-import textwrap
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -20,15 +19,17 @@ import torch.multiprocessing as mp
 from bench.cli import main
 from bench.config import TrainConfig
 from bench.model.encoder import BiEncoder
-from bench.registry import REGISTRY
+from bench.registry import REGISTRY, load_plugins
 from bench.training import distributed
 from bench.training.loop import train, train_step
-from tests.conftest import encoded_pairs, tiny_bert
+from tests.support.models import TINY4 as TINY
+from tests.support.models import encoded_pairs, tiny_bert
+from tests.support.suites import small_suite
+from tests.support.suites import write_config as write_config_file
 
 STRATEGIES = ["baseline", "layer-drop:count=2", "layer-freeze:count=2", "progressive-freeze:count=2,t0=0.25",
               "stochastic-depth:p=0.5"]  # the last two act through per-step hooks (freezing, skipping) in training
 BATCH = 8
-TINY = "tiny-bert:layers=4,hidden=32,heads=2"
 
 
 class Recorder(torch.optim.SGD):
@@ -39,6 +40,7 @@ class Recorder(torch.optim.SGD):
 
 
 def strategy_for(label: str):
+    load_plugins()  # a spawned rank imports this module, not conftest.py
     name, _, params = label.partition(":")
     pairs = [p.split("=") for p in params.split(",")] if params else []
     return REGISTRY.build(name, {k: float(v) if "." in v else int(v) for k, v in pairs})
@@ -91,6 +93,7 @@ def max_diff(a: list[torch.Tensor] | dict, b: list[torch.Tensor] | dict) -> floa
     return max(float((x.double() - y.double()).abs().max()) for x, y in pairs)
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_give_one_process_loss_and_gradients(tmp_path):
     mp.spawn(rank_process, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
@@ -146,17 +149,9 @@ class CrashOnRank1(Strategy):
 
 
 def write_config(folder: Path, task_dir: Path, strategies: list[str], plugins: list[str] = ()) -> Path:
-    config = folder / "bench.toml"
-    config.write_text(textwrap.dedent(f"""
-        plugins = {json.dumps(list(plugins))}
-        [suites.t]
-        task = "{task_dir}"
-        models = ["{TINY}"]
-        seeds = [0]
-        strategies = {json.dumps(strategies)}
-        train = {{ batch_size = 16, epochs = 1.0, curve_points = 1, dev_eval_pairs = 16 }}
-    """))
-    return config
+    document = small_suite(task_dir, models=[TINY], strategies=strategies, seeds=1,
+                           train={"epochs": 1.0, "dev_eval_pairs": 16})
+    return write_config_file(folder / "bench.toml", {"plugins": list(plugins), **document})
 
 
 def runs(db: Path) -> list[dict]:
@@ -165,6 +160,7 @@ def runs(db: Path) -> list[dict]:
         return [dict(row) for row in connection.execute("SELECT * FROM runs ORDER BY started_at")]
 
 
+@pytest.mark.slow
 def test_bench_run_nproc_2_stores_each_run_once_and_a_crashing_rank_fails_its_run(tmp_path, task_dir, monkeypatch,
                                                                                     capsys):
     """One launch (to stay fast): two runs complete, then rank 1 raises in a training step of the third."""
@@ -201,6 +197,7 @@ def test_nproc_usage_errors_are_one_line(tmp_path):
         main(["run", "--nproc", "2", "--worker"])
 
 
+@pytest.mark.slow
 def test_a_suite_over_world_sizes_reports_scaling_and_until_decided_rounds_follow_across_ranks(tmp_path, task_dir,
                                                                                              capsys):
     config = write_config(tmp_path, task_dir, ["baseline", "layer-freeze:count=2"])

@@ -11,21 +11,19 @@ from bench.config import config_from_dict
 from bench.registry import REGISTRY
 from bench.results.store import Store
 from bench.tasks.tokenised import tokenise
+from bench.tasks.toy import write_task
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.runner import build_model, load_suite, run_suite
-from tests.conftest import write_task
-
-TINY = "tiny-bert:layers=4,hidden=32,heads=2"
+from tests.support.models import TINY4 as TINY
+from tests.support.suites import small_suite
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     task = write_task(tmp_path_factory.mktemp("task"))
-    config = config_from_dict({"suites": {"t": {
-        "task": str(task), "models": [TINY], "seeds": [0, 1],
-        "strategies": ["baseline", "layer-freeze:count=2", "drop-freeze:drop=1,freeze=2", "cached-prefix:count=2",
-                       "layer-drop:count=1,which=bottom"],
-        "train": {"batch_size": 16, "curve_points": 2, "dev_eval_pairs": 20, "eval_batch_size": 32}}}})
+    config = config_from_dict(small_suite(task, models=[TINY], strategies=[
+        "baseline", "layer-freeze:count=2", "drop-freeze:drop=1,freeze=2", "cached-prefix:count=2",
+        "layer-drop:count=1,which=bottom"], train={"curve_points": 2, "dev_eval_pairs": 20, "eval_batch_size": 32}))
     suite = config.suite("t")
     loaded = load_suite(config, suite)
     data = tokenise(loaded.task, loaded.models[0].tokenizer, suite.train, 1.0)
@@ -84,6 +82,7 @@ def test_only_an_unchanged_pretrained_prefix_is_shared(setup):
     assert prefixes.cache(changed.message_tower, data.test_messages, 32) is None
 
 
+@pytest.mark.slow
 def test_a_suite_with_reuse_stores_the_same_metrics_as_runs_alone(setup, tmp_path):
     config, suite, loaded, _ = setup
     store = Store(f"sqlite:///{tmp_path}/all.db")

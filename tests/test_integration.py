@@ -9,13 +9,15 @@ from bench.model.encoder import BiEncoder, load_pretrained
 from bench.results.store import Store
 from bench.tasks.task import load_task
 from bench.training.runner import run_suite
-from tests.conftest import SGD_DIR
+from tests.support.cli import SGD_DIR
+from tests.support.models import TINY
 
 needs_sgd = pytest.mark.skipif(not (SGD_DIR / "train.jsonl.gz").exists(),
                                reason=f"SGD pairs not found at {SGD_DIR} (the project's shared data folder)")
 
 
 @needs_sgd
+@pytest.mark.slow
 def test_sgd_task_follows_the_whitelist_rules():
     task = load_task(TaskConfig(name="sgd", kind="sgd", path=str(SGD_DIR), whitelist_size=300), dev_eval_pairs=200)
     assert len(task.whitelist) == 300 and task.headline_metric == "intent_recall_at_3"
@@ -25,10 +27,11 @@ def test_sgd_task_follows_the_whitelist_rules():
     assert len(task.train_subset(1.0, max_pairs=500)) == 500
 
 
+@pytest.mark.slow
 @needs_sgd
 def test_sgd_suite_on_a_small_subset(tmp_path):
     config = config_from_dict({"tasks": {"sgd": {"path": str(SGD_DIR), "whitelist_size": 100}},
-                               "suites": {"s": {"task": "sgd", "models": ["tiny-bert:layers=2,hidden=32,heads=2"],
+                               "suites": {"s": {"task": "sgd", "models": [TINY],
                                                 "seeds": [0, 1], "strategies": ["baseline", "layer-freeze:count=1"],
                                                 "train": {"max_train_pairs": 256, "batch_size": 32,
                                                           "curve_points": 2, "dev_eval_pairs": 50}}}})
@@ -56,6 +59,7 @@ def test_minilm_loads_offline_and_matches_its_own_forward():
     torch.testing.assert_close(ours, (hidden * mask).sum(1) / mask.sum(1), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.minilm
 def test_minilm_fine_tuning_beats_zero_shot_on_email(tmp_path):
     """A short MiniLM run on the built-in task: the fine-tuned baseline must beat the zero-shot floor."""

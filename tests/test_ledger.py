@@ -14,7 +14,8 @@ from bench.registry import REGISTRY
 from bench.results.store import Store
 from bench.training.loop import batch_order, train
 from bench.training.runner import ideal_speedup, run_suite
-from tests.conftest import encoded_pairs, tiny_bert
+from tests.support.models import TINY4, encoded_pairs, tiny_bert
+from tests.support.suites import small_suite
 
 CPU = torch.device("cpu")
 CFG = TrainConfig(batch_size=8, epochs=2, learning_rate=1e-3)
@@ -82,15 +83,14 @@ def test_a_plan_that_changes_per_step_is_priced_step_by_step():
     assert result.work["flops"] == pytest.approx(expected + optimizer, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_runs_store_the_ledger_and_take_their_ideal_from_it(tmp_path):
-    from tests.conftest import write_task
+    from bench.tasks.toy import write_task
 
     task = write_task(tmp_path / "task")
-    config = config_from_dict({"suites": {"t": {
-        "task": str(task), "models": ["tiny-bert:layers=4,hidden=32,heads=2"], "seeds": [0],
-        "strategies": ["zero-shot", "baseline", "layer-freeze:count=2", "mixed-precision",
-                       "progressive-freeze:count=2", "cached-prefix:count=2"],
-        "train": {"batch_size": 16, "epochs": 1.0, "curve_points": 1, "dev_eval_pairs": 10}}}})
+    config = config_from_dict(small_suite(task, models=[TINY4], seeds=1, strategies=[
+        "zero-shot", "baseline", "layer-freeze:count=2", "mixed-precision", "progressive-freeze:count=2",
+        "cached-prefix:count=2"], train={"epochs": 1.0, "dev_eval_pairs": 10}))
     store = Store(f"sqlite:///{tmp_path}/results.db")
     run_suite(config, config.suite("t"), store, show_progress=False)
     runs = {run.label: run for run in store.runs()}

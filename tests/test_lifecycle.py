@@ -13,7 +13,7 @@ from bench.errors import BenchError
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY, Composed, Registry, StepContext, Strategy
 from bench.training.loop import train
-from tests.conftest import encoded_pairs, tiny_bert
+from tests.support.models import encoded_pairs, tiny_bert
 
 CPU = torch.device("cpu")
 CFG = TrainConfig(batch_size=8, epochs=1, learning_rate=1e-3)

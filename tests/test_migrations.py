@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,8 @@ from bench.errors import BenchError
 from bench.results import migrate
 from bench.results.models import Base
 from bench.results.store import Store
-from tests import pgserver
-from tests.conftest import ROOT
+from tests.support.cli import bench
+from tests.support.stored import add_run
 
 V1 = Path(__file__).parent / "data" / "v1_smoke.sql.gz"  # `sqlite3 .dump` of a smoke suite's database, bench 0.1
 
@@ -36,11 +34,6 @@ def table_rows(path: Path, table: str, columns: str = "*") -> list[tuple]:
         return conn.execute(f"select {columns} from {table} order by 1, 2").fetchall()
 
 
-def bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-
-
 def assert_models_match_migrations(url: str) -> None:
     engine = create_engine(url)
     try:
@@ -55,12 +48,11 @@ def test_migrations_build_exactly_the_models_tables_on_sqlite(tmp_path):
     assert_models_match_migrations(f"sqlite:///{tmp_path}/m.db")
 
 
-@pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "PostgreSQL is available")
-def test_migrations_build_exactly_the_models_tables_on_postgresql():
-    with pgserver.postgres_server() as url:
-        assert_models_match_migrations(url)
+def test_migrations_build_exactly_the_models_tables_on_postgresql(pg_url):
+    assert_models_match_migrations(pg_url)
 
 
+@pytest.mark.slow
 def test_a_v1_database_is_refused_untouched_then_upgraded_with_its_rows_intact(tmp_path):
     path = v1_database(tmp_path)
     before = path.read_bytes()
@@ -120,8 +112,6 @@ def _v1_columns(path: Path) -> list[str]:
 
 def test_step_times_go_with_their_run(tmp_path):
     """0003's table: a run's step seconds read back as float32, and deleting the run deletes them (cascade)."""
-    from tests.test_dashboard import add_run
-
     url = f"sqlite:///{tmp_path}/s.db"
     store = Store(url)
     run_id = add_run(store, "baseline", {}, 0, 3.0, 1.0, step_seconds=[1.0, 0.5, 1.5])

@@ -8,7 +8,7 @@ from bench.config import TrainConfig
 from bench.model.encoder import BiEncoder, additive_mask
 from bench.registry import REGISTRY
 from bench.training.loop import train
-from tests.conftest import encoded_pairs, tiny_bert
+from tests.support.models import encoded_pairs, tiny_bert
 
 
 @pytest.mark.parametrize("unpad", [False, True])

@@ -5,13 +5,12 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from transformers import BertConfig, BertModel
 
 from bench.config import TrainConfig
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY
 from bench.training.loop import train
-from tests.conftest import encoded_pairs, tiny_bert
+from tests.support.models import encoded_pairs, tiny_bert
 
 
 def _batch(rows: int, width: int, lengths: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,9 +89,7 @@ def test_unpadded_training_is_deterministic_and_learns():
 
 
 def test_unsupported_layers_fall_back_to_padded_batches():
-    config = BertConfig(vocab_size=200, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64, chunk_size_feed_forward=3)
-    model = BiEncoder(BertModel(config, add_pooling_layer=False), unpad=True)
+    model = BiEncoder(tiny_bert(layers=2, chunk_size_feed_forward=3), unpad=True)
     assert not model.message_tower.unpad
     with torch.no_grad():
         assert model.eval().encode_messages(*MESSAGES).shape == (6, 32)

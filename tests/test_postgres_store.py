@@ -4,8 +4,6 @@ on it, and a read-only store (the dashboard's, report's) cannot write."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import update
@@ -16,45 +14,37 @@ from bench.errors import BenchError
 from bench.results.identity import RunIdentity
 from bench.results.models import Run
 from bench.results.store import Store
+from bench.tasks.toy import write_task
 from bench.training.runner import run_suite
 from dashboard import data
-from tests import pgserver
-from tests.conftest import ROOT, write_task
-
-pytestmark = pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "available")
-TINY = "tiny-bert:layers=2,hidden=32,heads=2"
+from tests.support.cli import bench
+from tests.support.suites import small_suite, write_config
 
 
 @pytest.fixture(scope="module")
-def pg_suite(tmp_path_factory):
+def pg_suite(tmp_path_factory, pg_server):
+    """Suite `t` (three strategies, two seeds) run once into a fresh database; its URL and bench.toml."""
     folder = tmp_path_factory.mktemp("pg")
     task = write_task(folder / "task", train=64, test=20, dev=10)
-    toml = (f'[suites.t]\ntask = "{task}"\nmodels = ["{TINY}"]\nseeds = [0, 1]\n'
-            'strategies = ["zero-shot", "baseline", "layer-drop:count=1"]\n'
-            "train = { batch_size = 16, curve_points = 1 }\n[suites.t.check]\nmax_relevance_loss = 0.5\n")
-    (folder / "bench.toml").write_text(toml)
-    config = config_from_dict({"suites": {"t": {"task": str(task), "models": [TINY], "seeds": [0, 1],
-                                                "strategies": ["zero-shot", "baseline", "layer-drop:count=1"],
-                                                "train": {"batch_size": 16, "curve_points": 1}}}})
-    with pgserver.postgres_server() as url:
-        run_suite(config, config.suite("t"), Store(url), show_progress=False)
-        yield url, folder / "bench.toml"
+    document = small_suite(task, strategies=["zero-shot", "baseline", "layer-drop:count=1"],
+                           check={"max_relevance_loss": 0.5})
+    config = write_config(folder / "bench.toml", document)
+    url = pg_server.new_database()
+    loaded = config_from_dict(document)
+    run_suite(loaded, loaded.suite("t"), Store(url), show_progress=False)
+    return url, config
 
 
-def bench(config, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", "--config", str(config), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-
-
+@pytest.mark.slow
 def test_report_check_and_export_read_postgresql(pg_suite, tmp_path):
     url, config = pg_suite
-    report = bench(config, "report", "--suite", "t", "--db", url, "--format", "json")
+    report = bench("report", "--suite", "t", "--db", url, "--format", "json", config=config)
     assert report.returncode == 0, report.stderr
     assert [row["strategy"] for row in json.loads(report.stdout)] == ["baseline", "layer-drop(count=1)", "zero-shot"]
-    check = bench(config, "check", "--suite", "t", "--db", url)
+    check = bench("check", "--suite", "t", "--db", url, config=config)
     assert check.returncode in (0, 1) and "checks" in check.stdout, check.stderr
     out = tmp_path / "export.json"
-    export = bench(config, "export", "--suite", "t", "--db", url, "--out", str(out))
+    export = bench("export", "--suite", "t", "--db", url, "--out", str(out), config=config)
     assert export.returncode == 0 and len(json.loads(out.read_text())) == 3
 
 

@@ -23,12 +23,12 @@ from bench.errors import BenchError
 from bench.render import checks as check_report
 from bench.render import tables as report
 from bench.results.store import Store
+from bench.tasks.toy import write_task
 from bench.training.runner import run_suite
-from tests.conftest import write_task
+from tests.support.suites import small_suite
 
 EXPORT = Path(__file__).parent / "data" / "export_before_reshape.json"
 OLD = json.loads(EXPORT.read_text(encoding="utf-8"))
-TINY = "tiny-bert:layers=2,hidden=32,heads=2"
 
 
 def old_part(exported: dict) -> dict:
@@ -40,10 +40,9 @@ def old_part(exported: dict) -> dict:
 def board(tmp_path_factory) -> Leaderboard:
     """A real tiny suite (one seed, baseline and one strategy) on today's code; one torch thread on 2 cores."""
     folder = tmp_path_factory.mktemp("shape")
-    config = config_from_dict({"suites": {"t": {
-        "task": str(write_task(folder / "task", train=64, test=20, dev=10)), "models": [TINY], "seeds": [0],
-        "strategies": ["baseline", "layer-freeze:count=1"],
-        "train": {"batch_size": 16, "epochs": 1.0, "curve_points": 1, "dev_eval_pairs": 10}}}})
+    config = config_from_dict(small_suite(write_task(folder / "task", train=64, test=20, dev=10), seeds=1,
+                                          strategies=["baseline", "layer-freeze:count=1"],
+                                          train={"epochs": 1.0, "dev_eval_pairs": 10}))
     store = Store(f"sqlite:///{folder}/results.db")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

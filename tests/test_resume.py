@@ -18,24 +18,12 @@ import pytest
 from bench.config import config_from_dict
 from bench.results import liveness
 from bench.results.store import Store
+from bench.tasks.toy import write_task
 from bench.training.runner import run_suite
-from tests.conftest import ROOT, write_task
+from tests.support.cli import bench_process, wait_for
+from tests.support.suites import small_suite, worker_suite, write_config
 
-TINY = "tiny-bert:layers=2,hidden=32,heads=2"
 RELEVANCE = ("mrr", "recall_at_1", "recall_at_3", "recall_at_5", "intent_recall_at_1", "intent_recall_at_3")
-
-
-def suite_toml(task: Path, seeds: int = 2, epochs: float = 2.0) -> str:
-    return (f'[suites.t]\ntask = "{task}"\nmodels = ["{TINY}"]\nseeds = {list(range(seeds))}\n'
-            'strategies = ["baseline", "layer-drop:count=1", "layer-freeze:count=1"]\n'
-            f"train = {{ batch_size = 16, epochs = {epochs}, curve_points = 2, dev_eval_pairs = 20 }}\n"
-            "[workers]\nheartbeat_seconds = 0.5\nstale_after_seconds = 30\npoll_seconds = 0.5\n")
-
-
-def bench(config: Path, *args: str, **popen) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "bench", "--config", str(config), *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def rows(db: Path, query: str) -> list[tuple]:
@@ -46,29 +34,21 @@ def rows(db: Path, query: str) -> list[tuple]:
         return conn.execute(query).fetchall() if "runs" in tables else []
 
 
-def wait_for(condition, timeout: float = 240.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def leaderboard_relevance(config: Path, db: Path) -> dict:
-    process = bench(config, "report", "--suite", "t", "--db", f"sqlite:///{db}", "--format", "json")
+    process = bench_process("report", "--suite", "t", "--db", f"sqlite:///{db}", "--format", "json", config=config)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     return {row["strategy"]: {key: row[key] for key in row if key.split("_ci")[0].split("_delta")[0] in RELEVANCE
                               or key in ("verdict", "seeds")} for row in json.loads(out)}
 
 
+@pytest.mark.slow
 def test_kill_9_mid_suite_then_resume_gives_the_uninterrupted_leaderboard(tmp_path):
-    config = tmp_path / "bench.toml"
-    config.write_text(suite_toml(write_task(tmp_path / "task")))
+    config = write_config(tmp_path / "bench.toml", worker_suite(write_task(tmp_path / "task")))
     killed, whole = tmp_path / "killed.db", tmp_path / "whole.db"
     run = ("run", "--suite", "t", "--quiet")
 
-    victim = bench(config, *run, "--db", f"sqlite:///{killed}")
+    victim = bench_process(*run, "--db", f"sqlite:///{killed}", config=config)
     wait_for(lambda: len(rows(killed, "select id from runs where status = 'completed'")) >= 2
              and rows(killed, "select id from runs where status = 'running'"), what="2 runs done and one running")
     os.kill(victim.pid, signal.SIGKILL)
@@ -76,11 +56,11 @@ def test_kill_9_mid_suite_then_resume_gives_the_uninterrupted_leaderboard(tmp_pa
     done = len(rows(killed, "select id from runs where status = 'completed'"))
     assert rows(killed, "select status from runs where status = 'running'") == [("running",)]
 
-    report = bench(config, "report", "--suite", "t", "--db", f"sqlite:///{killed}")
+    report = bench_process("report", "--suite", "t", "--db", f"sqlite:///{killed}", config=config)
     out, _ = report.communicate(timeout=300)
     assert "abandoned run" in out  # its process is gone: never shown as running for ever
 
-    resumed = bench(config, *run, "--db", f"sqlite:///{killed}")
+    resumed = bench_process(*run, "--db", f"sqlite:///{killed}", config=config)
     _, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
     assert f"{done} of 6 cells already done; running {6 - done}" in err
@@ -89,22 +69,20 @@ def test_kill_9_mid_suite_then_resume_gives_the_uninterrupted_leaderboard(tmp_pa
     per_cell = rows(killed, "select config_hash, count(*) from runs where status = 'completed' group by config_hash")
     assert len(per_cell) == 6 and {count for _, count in per_cell} == {1}
 
-    uninterrupted = bench(config, *run, "--db", f"sqlite:///{whole}")
+    uninterrupted = bench_process(*run, "--db", f"sqlite:///{whole}", config=config)
     _, err = uninterrupted.communicate(timeout=600)
     assert uninterrupted.returncode == 0, err
     assert leaderboard_relevance(config, killed) == leaderboard_relevance(config, whole)
 
 
 @pytest.fixture
-def small_suite(tmp_path):
-    config = config_from_dict({"suites": {"t": {
-        "task": str(write_task(tmp_path / "task", train=64, test=20, dev=10)), "models": [TINY], "seeds": [0],
-        "strategies": ["baseline", "layer-drop:count=1"], "train": {"batch_size": 16, "curve_points": 1}}}})
+def one_seed(tmp_path):
+    config = config_from_dict(small_suite(write_task(tmp_path / "task", train=64, test=20, dev=10), seeds=1))
     return config, Store(f"sqlite:///{tmp_path}/r.db")
 
 
-def test_a_rerun_skips_done_cells_and_rerun_flag_runs_them_again(small_suite):
-    config, store = small_suite
+def test_a_rerun_skips_done_cells_and_rerun_flag_runs_them_again(one_seed):
+    config, store = one_seed
     said: list[str] = []
     assert len(run_suite(config, config.suite("t"), store, show_progress=False, announce=said.append)) == 2
     assert run_suite(config, config.suite("t"), store, show_progress=False, announce=said.append) == []
@@ -113,8 +91,8 @@ def test_a_rerun_skips_done_cells_and_rerun_flag_runs_them_again(small_suite):
     assert len(store.runs()) == 4
 
 
-def test_a_run_whose_process_is_gone_or_silent_is_abandoned_and_its_cell_is_free(small_suite):
-    config, store = small_suite
+def test_a_run_whose_process_is_gone_or_silent_is_abandoned_and_its_cell_is_free(one_seed):
+    config, store = one_seed
     run_suite(config, config.suite("t"), store, show_progress=False)
     template = store.runs()[0]
     identity = _identity_of(template)

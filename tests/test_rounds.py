@@ -3,8 +3,6 @@ seeds to a database runs only the new ones."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -12,11 +10,11 @@ import pytest
 from bench.config import config_from_dict
 from bench.render.decisions import render
 from bench.results.store import Store
+from bench.tasks.toy import write_task
 from bench.training.rounds import run_until_decided
 from bench.training.runner import load_suite, run_suite
-from tests.conftest import ROOT, write_task
-
-TINY = "tiny-bert:layers=2,hidden=32,heads=2"
+from tests.support.cli import bench
+from tests.support.models import TINY
 
 
 def make_config(tmp_path, margin: float, seeds: list[int]):
@@ -83,10 +81,9 @@ def test_open_strategies_get_seeds_up_to_the_maximum_and_a_rerun_replays_without
     (["--until-decided", "--rerun"], "does not combine with --rerun or --worker"),
     (["--until-decided", "--max-seeds", "2", "--seeds", "3"], "needs fewer starting seeds (3) than max_seeds (2)"),
 ])
+@pytest.mark.slow
 def test_bad_until_decided_flags_are_one_line_errors(tmp_path, flags, message):
-    result = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", "smoke", "--db",
-                             f"sqlite:///{tmp_path}/x.db", *flags], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = bench("run", "--suite", "smoke", "--db", f"sqlite:///{tmp_path}/x.db", *flags)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists()
 

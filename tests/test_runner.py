@@ -12,21 +12,21 @@ from bench.config import StatsConfig, config_from_dict
 from bench.render import tables as report
 from bench.results.store import Store
 from bench.training.runner import run_suite
-
-TINY = "tiny-bert:layers=4,hidden=32,heads=2"
+from tests.support.models import TINY4 as TINY
+from tests.support.suites import small_suite
 
 
 def suite_config(task_dir, seeds=(0, 1), strategies=None, **train):
-    return config_from_dict({"suites": {"t": {
-        "task": str(task_dir), "models": [TINY], "seeds": list(seeds),
-        "strategies": strategies or ["zero-shot", "baseline", "layer-drop:count=2", "layer-freeze:count=2",
-                                     "drop-freeze:drop=1,freeze=2"],
-        "train": {"batch_size": 16, "epochs": 2.0, "curve_points": 3, "dev_eval_pairs": 30, **train}}}})
+    document = small_suite(task_dir, models=[TINY], strategies=strategies or [
+        "zero-shot", "baseline", "layer-drop:count=2", "layer-freeze:count=2", "drop-freeze:drop=1,freeze=2"],
+        train={"epochs": 2.0, "curve_points": 3, "dev_eval_pairs": 30, **train})
+    document["suites"]["t"]["seeds"] = list(seeds)
+    return config_from_dict(document)
 
 
 @pytest.fixture(scope="module")
 def suite_db(tmp_path_factory):
-    from tests.conftest import write_task
+    from bench.tasks.toy import write_task
 
     folder = tmp_path_factory.mktemp("suite")
     task_dir = write_task(folder / "task")
@@ -138,7 +138,7 @@ def test_runs_with_other_settings_are_excluded_with_a_reason(suite_db, tmp_path)
 
 
 def test_data_fractions_are_grouped_with_their_own_baseline(tmp_path):
-    from tests.conftest import write_task
+    from bench.tasks.toy import write_task
 
     config = suite_config(write_task(tmp_path / "task"), seeds=(0,), strategies=["baseline", "layer-freeze:count=2"],
                           epochs=1.0)

@@ -27,6 +27,8 @@ import pytest
 from bench.analysis.sequential import decide, futile, look_confidence
 from bench.analysis.stats import components, paired_delta_ci
 
+pytestmark = pytest.mark.slow  # 2,000 trials per case
+
 QUERIES, MARGIN, FIRST, MAX_SEEDS, TRIALS = 2737, 0.01, 3, 10, 2000
 SEED_SD, PER_QUERY_VAR, FITTED_RHO = 0.03, 0.2, 0.3
 

@@ -15,7 +15,7 @@ from bench.results.store import Store
 from bench.training import device as device_module
 from bench.training.device import Stopwatch
 from dashboard import views
-from tests.test_dashboard import add_run
+from tests.support.stored import add_run
 
 STATS = StatsConfig(bootstrap_samples=300)
 

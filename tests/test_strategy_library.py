@@ -15,7 +15,7 @@ from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY, Composed, StepContext, Strategy
 from bench.tasks.batching import Encoded
 from bench.training.loop import in_batch_loss, train
-from tests.conftest import encoded_pairs, tiny_bert
+from tests.support.models import encoded_pairs, tiny_bert
 
 CPU = torch.device("cpu")
 CFG = TrainConfig(batch_size=8, epochs=2, learning_rate=1e-3)

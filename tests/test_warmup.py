@@ -7,10 +7,11 @@ from bench.model.encoder import load_pretrained, weights_hash
 from bench.tasks.task import load_task
 from bench.tasks.tokenised import tokenise
 from bench.training.warmup import warm_up
+from tests.support.models import TINY
 
 
 def test_warm_up_changes_neither_the_template_nor_the_random_state(task_dir):
-    loaded = load_pretrained("tiny-bert:layers=2,hidden=32,heads=2")
+    loaded = load_pretrained(TINY)
     cfg = TrainConfig(batch_size=8)
     data = tokenise(load_task(TaskConfig(name="toy", path=str(task_dir))), loaded.tokenizer, cfg, 1.0)
     weights, rng = weights_hash(loaded.encoder), torch.get_rng_state()

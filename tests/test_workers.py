@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bench.results.store import Store
-from tests import pgserver
-from tests.conftest import write_task
-from tests.test_resume import bench, suite_toml, wait_for
+from bench.tasks.toy import write_task
+from tests.support.cli import bench_process, wait_for
+from tests.support.suites import worker_suite, write_config
 
 WORKERS = 4
 
@@ -30,9 +30,9 @@ def count(url: str, query: str) -> list[tuple]:
 
 
 def run_workers(tmp_path, url: str) -> None:
-    config = tmp_path / "bench.toml"
-    config.write_text(suite_toml(write_task(tmp_path / "task"), seeds=4, epochs=3.0))
-    workers = [bench(config, "run", "--suite", "t", "--quiet", "--worker", "--db", url) for _ in range(WORKERS)]
+    config = write_config(tmp_path / "bench.toml", worker_suite(write_task(tmp_path / "task"), seeds=4, epochs=3.0))
+    workers = [bench_process("run", "--suite", "t", "--quiet", "--worker", "--db", url, config=config)
+               for _ in range(WORKERS)]
     pids = {w.pid: w for w in workers}
     running = "select pid from runs where status = 'running'"
     wait_for(lambda: any(pid in pids for (pid,) in count(url, running)), what="a worker holding a cell")
@@ -49,14 +49,14 @@ def run_workers(tmp_path, url: str) -> None:
     assert victim not in survivors or len(survivors) > 1
 
 
+@pytest.mark.slow
 def test_four_sqlite_workers_run_every_cell_once_and_take_over_a_killed_one(tmp_path):
     run_workers(tmp_path, f"sqlite:///{tmp_path}/shared.db")
 
 
-@pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "PostgreSQL is available")
-def test_four_postgresql_workers_run_every_cell_once_and_take_over_a_killed_one(tmp_path):
-    with pgserver.postgres_server() as url:
-        run_workers(tmp_path, url)
+@pytest.mark.slow
+def test_four_postgresql_workers_run_every_cell_once_and_take_over_a_killed_one(tmp_path, pg_url):
+    run_workers(tmp_path, pg_url)
 
 
 def measure_once_among_workers(url: str) -> None:
@@ -90,7 +90,5 @@ def test_one_worker_measures_the_peak_while_the_others_wait_on_sqlite(tmp_path):
     measure_once_among_workers(f"sqlite:///{tmp_path}/r.db")
 
 
-@pytest.mark.skipif(bool(pgserver.unavailable()), reason=pgserver.unavailable() or "PostgreSQL is available")
-def test_one_worker_measures_the_peak_while_the_others_wait_on_postgresql():
-    with pgserver.postgres_server() as url:
-        measure_once_among_workers(url)
+def test_one_worker_measures_the_peak_while_the_others_wait_on_postgresql(pg_url):
+    measure_once_among_workers(pg_url)

@@ -9,7 +9,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.bad_input_config import Case, Env, base_config, mutated, toml_text
+from tests.support.bad_config import Case, Env, base_config, mutated
+from tests.support.suites import toml_text
 
 # ---------------------------------------------------------------------------------------------------------- data
 

@@ -1,5 +1,5 @@
-"""The generated bad configs for tests/test_bad_input.py: each case's folder (`Env`), the valid base config, the
-TOML writer that turns a mutated copy of it into a file, the `Case` record and the config cases (wrong types, unknown
+"""The generated bad configs for tests/test_bad_input.py: each case's folder (`Env`), the valid base config, its
+mutated copies, the `Case` record and the config cases (wrong types, unknown
 keys, out-of-range values, broken TOML).
 """
 
@@ -8,15 +8,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from bench.config import CheckThresholds, StatsConfig, TaskConfig, TrainConfig
+from tests.support.models import TINY
+from tests.support.suites import toml_text, toml_value
 
-TINY = "tiny-bert:layers=2,hidden=32,heads=2"
 NAN, INF = math.nan, math.inf
 DELETE = object()
 
@@ -58,41 +58,6 @@ def base_config(env: Env) -> dict:
                          "train": {"epochs": 1.0}, "check": {"max_relevance_loss": 0.5}}},
         "check": {"min_time_reduction": 0.0},
     }
-
-
-# ---------------------------------------------------------------------------------------------------------- TOML
-
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(map(_value, value)) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(value)
-
-
-def toml_text(doc: dict, prefix: tuple[str, ...] = ()) -> str:
-    """A dict as TOML: scalars, lists and inline tables under a [header], nested dicts as sub-tables."""
-    scalars = {k: v for k, v in doc.items() if not isinstance(v, dict)}
-    tables = {k: v for k, v in doc.items() if isinstance(v, dict)}
-    lines = ["[" + ".".join(map(_key, prefix)) + "]"] if prefix and (scalars or not tables) else []
-    lines += [f"{_key(k)} = {_value(v)}" for k, v in scalars.items()]
-    lines += [toml_text(v, (*prefix, k)) for k, v in tables.items()]
-    return "\n".join(lines) + "\n"
 
 
 def mutated(doc: dict, dotted: str, value: Any) -> dict:
@@ -172,7 +137,7 @@ def _wrong_type_cases() -> list[Case]:
                           ("check.strategies.baseline", 5), ("suites.s.check.strategies.baseline", "x"),
                           ("db", 5), ("device", 5), ("default_suite", 5), ("plugins", 5), ("plugins", [5]),
                           ("train", 5), ("stats", 5), ("tasks", 5), ("suites", 5), ("check", 5)]:
-        cases.append(_config_case(f"type-{dotted}={_value(value)}", [(dotted, value)], dotted.split(".")[-1]))
+        cases.append(_config_case(f"type-{dotted}={toml_value(value)}", [(dotted, value)], dotted.split(".")[-1]))
     return cases
 
 
@@ -227,10 +192,10 @@ def config_cases() -> list[Case]:
     cases = _wrong_type_cases()
     cases += [_config_case(f"unknown-key-{dotted}", [(dotted, 1)], f"'{dotted.split('.')[-1]}'")
               for dotted in UNKNOWN_KEYS]
-    cases += [_config_case(f"range-{dotted}={_value(value)}", [(dotted, value)],
+    cases += [_config_case(f"range-{dotted}={toml_value(value)}", [(dotted, value)],
                            dotted.split(".")[-1] if dotted != "suites.s.strategies" else "")
               for dotted, value in OUT_OF_RANGE]
-    cases += [_config_case(f"check-range-{dotted}={_value(value)}", [(dotted, value)], dotted.split(".")[-1],
+    cases += [_config_case(f"check-range-{dotted}={toml_value(value)}", [(dotted, value)], dotted.split(".")[-1],
                            ("check",)) for dotted, value in CHECK_OUT_OF_RANGE]
     cases += [_config_case(f"empty-list-{key}", [(f"suites.s.{key}", [])], key)
               for key in ("models", "seeds", "strategies", "train_fractions")]

@@ -1,0 +1,1 @@
+"""What the tests share: tiny models, suites, a `bench` subprocess, stored runs, a PostgreSQL server, bad inputs."""
