@@ -20,7 +20,7 @@ class Metric:
 
     name: str
     label: str  # short column heading in tables and charts
-    per_query: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ranks, intent_ranks) -> float [Q]
+    per_query: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ranks, intent_ranks) -> float, one per query
     higher_is_better: bool = True
     on_curve: bool = False  # also recorded on the dev curve during training
 
@@ -121,14 +121,14 @@ def recall_at_k(ranks: np.ndarray, k: int) -> float:
 
 
 def per_query(ranks: np.ndarray, intent_ranks: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-query value of every declared metric (float [Q]); their means are `summarise`.
+    """Per-query value of every declared metric; their means are `summarise`. The exact-match metrics are over the
+    queries whose real reply is on the whitelist (`ranks`), the intent metrics over those whose intent is
+    (`intent_ranks`, usually many more), so the two kinds have their own lengths.
 
     Kept per query so that confidence intervals can resample test queries.
     """
     ranks = _check_ranks(ranks)
     intent_ranks = _check_ranks(intent_ranks)
-    if ranks.shape != intent_ranks.shape:
-        raise ValueError(f"ranks {ranks.shape} and intent_ranks {intent_ranks.shape} differ in shape")
     return {metric.name: metric.per_query(ranks, intent_ranks) for metric in DECLARED}
 
 

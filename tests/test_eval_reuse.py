@@ -1,5 +1,5 @@
 """Evaluation reuses a frozen pre-trained prefix's outputs across runs, exactly: the same ranks bit for bit, and
-the prefix's layers do not run again."""
+the prefix's layers do not run again. A message text that recurs is encoded once, with the same ranks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 from bench.config import config_from_dict
 from bench.registry import REGISTRY
 from bench.results.store import Store
-from bench.tasks.tokenised import tokenise
+from bench.tasks.batching import encode_texts
+from bench.tasks.tokenised import RankingInputs, ranking_inputs, tokenise
 from bench.tasks.toy import write_task
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.runner import build_model, load_suite, run_suite
@@ -31,10 +32,28 @@ def setup(tmp_path_factory):
 
 
 @pytest.mark.parametrize("unpad", [True, False])
+def test_a_recurring_message_is_encoded_once_with_the_same_ranks(setup, unpad):
+    config, suite, loaded, data = setup
+    task, model_in = loaded.task, loaded.models[0]
+    cfg = suite.train.__class__(**{**suite.train.__dict__, "unpad": unpad})
+    n = len(task.test)
+    twice = task.test.subset([*range(n), *reversed(range(n))])  # every message twice, in another batch
+    deduplicated = ranking_inputs(task, twice, model_in.tokenizer, cfg.max_message_length)
+    assert len(deduplicated.messages) == len({p.message for p in task.test.pairs}) <= n and len(deduplicated) == 2 * n
+    every_text = RankingInputs(encode_texts(model_in.tokenizer, [p.message for p in twice.pairs],
+                                            cfg.max_message_length), np.arange(2 * n), deduplicated.gold,
+                               deduplicated.relevant, deduplicated.intent_counted)
+    model = build_model(model_in, cfg, REGISTRY.build("baseline"), 0, torch.device("cpu"))
+    once = rank(model, deduplicated, data.whitelist, cfg.eval_batch_size, torch.device("cpu"))
+    each = rank(model, every_text, data.whitelist, cfg.eval_batch_size, torch.device("cpu"))
+    assert all(np.array_equal(a, b) for a, b in zip(once, each, strict=True))
+    assert [len(r) for r in once] == [2 * task.test.exact_count, 2 * task.test.intent_count]
+
+
+@pytest.mark.parametrize("unpad", [True, False])
 def test_a_frozen_pretrained_prefix_is_computed_once_and_gives_the_same_ranks(setup, unpad):
     config, suite, loaded, data = setup
     cfg = suite.train.__class__(**{**suite.train.__dict__, "unpad": unpad})
-    task = loaded.task
     shared = SharedPrefixes(loaded.models[0])
     strategy = REGISTRY.build("layer-freeze", {"count": 2})
     calls = {"prefix": 0, "above": 0}
@@ -49,13 +68,11 @@ def test_a_frozen_pretrained_prefix_is_computed_once_and_gives_the_same_ranks(se
                  model.message_tower.layers[3].intermediate.dense.register_forward_hook(lambda *a: calls.__setitem__(
                      "above", calls["above"] + 1))]
         counted = dict(calls)
-        reused = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
-                      cfg.eval_batch_size, torch.device("cpu"), shared)
+        reused = rank(model, data.test, data.whitelist, cfg.eval_batch_size, torch.device("cpu"), shared)
         prefix_runs, above_runs = calls["prefix"] - counted["prefix"], calls["above"] - counted["above"]
         for hook in hooks:
             hook.remove()
-        plain = rank(model, data.test_messages, data.whitelist, task.test_gold, data.test_relevant,
-                     cfg.eval_batch_size, torch.device("cpu"))
+        plain = rank(model, data.test, data.whitelist, cfg.eval_batch_size, torch.device("cpu"))
         assert all(np.array_equal(a, b) for a, b in zip(reused, plain, strict=True))  # bit for bit
         outputs.append(reused)
         if seed == 0:
@@ -71,15 +88,15 @@ def test_only_an_unchanged_pretrained_prefix_is_shared(setup):
     prefixes = SharedPrefixes(model_in)
     cpu = torch.device("cpu")
     frozen = build_model(model_in, suite.train, REGISTRY.build("layer-freeze", {"count": 2}), 0, cpu)
-    assert prefixes.cache(frozen.message_tower, data.test_messages, 32) is not None
+    assert prefixes.cache(frozen.message_tower, data.test.messages, 32) is not None
     bottom = build_model(model_in, suite.train, REGISTRY.build("drop-freeze", {"drop": 1, "freeze": 2}), 0, cpu)
-    assert prefixes.cache(bottom.message_tower, data.test_messages, 32) is not None  # top layer dropped
+    assert prefixes.cache(bottom.message_tower, data.test.messages, 32) is not None  # top layer dropped
     baseline = build_model(model_in, suite.train, REGISTRY.build("baseline"), 0, cpu)
-    assert prefixes.cache(baseline.message_tower, data.test_messages, 32) is None
+    assert prefixes.cache(baseline.message_tower, data.test.messages, 32) is None
     changed = build_model(model_in, suite.train, REGISTRY.build("layer-freeze", {"count": 2}), 0, cpu)
     with torch.no_grad():
         changed.message_tower.layers[0].output.dense.weight.add_(1e-3)  # e.g. trained before it was frozen
-    assert prefixes.cache(changed.message_tower, data.test_messages, 32) is None
+    assert prefixes.cache(changed.message_tower, data.test.messages, 32) is None
 
 
 @pytest.mark.slow

@@ -23,6 +23,8 @@ def test_sgd_task_follows_the_whitelist_rules():
     assert len(task.whitelist) == 300 and task.headline_metric == "intent_recall_at_3"
     assert len(task.test) + task.test_left_out == 17286  # the SGD dev split is the test split
     assert 0 < len(task.test) < 17286 and len(task.dev) == 200
+    # the intent metrics count every pair whose intent is on the whitelist: several times the exact-match pairs
+    assert task.test.intent_count > 4 * task.test.exact_count > 0
     assert all("+" in i or i.isupper() for i in task.whitelist_intents)
     assert len(task.train_subset(1.0, max_pairs=500)) == 500
 

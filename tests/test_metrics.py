@@ -115,7 +115,16 @@ def test_bad_ranks_rejected() -> None:
     with pytest.raises(ValueError):
         recall_at_k(np.array([0, 1]), 1)
     with pytest.raises(ValueError):
-        summarise(np.array([1, 2]), np.array([1]))
+        summarise(np.array([1, 2]), np.array([0]))
+
+
+def test_exact_and_intent_metrics_have_their_own_queries() -> None:
+    """The intent metrics count every pair whose intent is on the whitelist, the exact ones only pairs whose
+    reply is: two lengths, each metric over its own."""
+    values = per_query(np.array([1, 4]), np.array([1, 2, 5, 3]))
+    assert values["mrr"].tolist() == [1.0, 0.25] and values["recall_at_3"].tolist() == [1.0, 0.0]
+    assert values["intent_recall_at_3"].tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert summarise(np.array([1, 4]), np.array([1, 2, 5, 3]))["intent_recall_at_1"] == 0.25
 
 
 def test_vectorised_speed() -> None:

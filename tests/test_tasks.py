@@ -20,17 +20,22 @@ def test_normalise():
 def test_whitelist_intents_and_left_out_pairs():
     train = [Pair("m1", "Yes!", "affirm"), Pair("m2", "yes", "affirm"), Pair("m3", "yes.", "other"),
              Pair("m4", "No thanks", "negate"), Pair("m5", "Maybe", "unsure")]
-    test = [Pair("t1", "YES", "affirm"), Pair("t2", "no thanks!", "negate"), Pair("t3", "never", "negate")]
+    test = [Pair("t1", "YES", "affirm"), Pair("t2", "no thanks!", "negate"), Pair("t3", "never", "negate"),
+            Pair("t4", "dunno", "puzzled"), Pair("t5", "yes", "other")]
     task = build_task("t", "1", "h", "mrr", train, [], test)
     # by frequency (ties by normalised text), shown in the most common surface form (ties: smallest)
     assert task.whitelist == ("Yes!", "Maybe", "No thanks")
     assert task.whitelist_intents == ("affirm", "unsure", "negate")  # most frequent intent wins
-    assert task.test_left_out == 1 and len(task.test) == 2
-    assert task.test_gold.tolist() == [0, 2]
+    assert task.intents == ("affirm", "negate", "unsure")
+    # t3's reply is not on the whitelist but its intent is: it counts for the intent metrics only; t5's reply is
+    # on it but its intent ("other") is not: exact metrics only; t4 has neither and is left out
+    assert task.test_left_out == 1 and [p.message for p in task.test.pairs] == ["t1", "t2", "t3", "t5"]
+    assert task.test.gold.tolist() == [0, 2, -1, 0] and task.test.intent.tolist() == [0, 1, 1, -1]
+    assert (task.test.exact_count, task.test.intent_count) == (3, 3)
+    relevance = task.intent_relevance(task.test)
+    assert relevance.tolist() == [[True, False, False], [False, False, True], [False, False, True]]
     capped = build_task("t", "1", "h", "mrr", train, [], test, whitelist_size=1)
-    assert capped.whitelist == ("Yes!",) and capped.test_left_out == 2
-    relevance = task.intent_relevance(task.test_gold)
-    assert relevance.tolist() == [[True, False, False], [False, False, True]]
+    assert capped.whitelist == ("Yes!",) and capped.test_left_out == 3  # only t1 and t5 still count
 
 
 def test_training_subset_never_changes_whitelist_or_test(task_dir):
@@ -46,7 +51,7 @@ def test_email_task_is_fixed_and_large_enough():
     assert len(task.train) >= 5000 and len(task.dev) >= 1 and len(task.test) + task.test_left_out >= 1000
     assert len(set(task.whitelist_intents)) >= 30 and len(task.whitelist) >= 150
     again = load_task(TaskConfig(name="email", kind="email"))
-    assert again.data_hash == task.data_hash and np.array_equal(again.test_gold, task.test_gold)
+    assert again.data_hash == task.data_hash and np.array_equal(again.test.gold, task.test.gold)
 
 
 def test_intent_defaults_to_the_normalised_reply(tmp_path):

@@ -176,6 +176,8 @@ def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], rank
         metrics={metric: MetricResult() for metric in METRICS}, verdict="baseline" if runs == base_runs else None,
         target_reached=reached, time_to_target_seconds=to_target, time_to_target_reduction=to_target_reduction)
     matrix = _per_query_matrix(runs, ranks)
+    row.exact_pairs, row.intent_pairs = (len(values) for values in ranks[first.id])
+    row.train_pairs, row.steps = first.train_pairs, max((runs[s].steps or 0) for s in seeds)
     base = {metric: values[[sorted(base_runs).index(s) for s in seeds]] for metric, values in base_matrix.items()}
     pending.append((row, matrix, base))
     return row
@@ -228,7 +230,10 @@ def _add_intervals(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarr
             row.verdict = stats.verdict(*metric.gain_bounds(row.headline.delta_ci.lo, row.headline.delta_ci.hi),
                                         cfg.margin)
             delta = matrix[metric.name] - base[metric.name]
-            row.query_half_width = stats.components(delta).limit_half_width(limit_confidence)
+            parts = stats.components(delta)
+            row.noise_seed, row.noise_query, row.noise_residual = parts.seed, parts.query, parts.residual
+            row.noise_queries = parts.queries
+            row.query_half_width = parts.limit_half_width(limit_confidence)
             if row.verdict == "inconclusive":
                 limit = sequential.seed_limited_or_query_limited(
                     [metric.gain(d) for d in delta.mean(axis=1)], row.query_half_width, cfg.margin, limit_confidence)

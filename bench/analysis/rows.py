@@ -106,6 +106,17 @@ class Row:
     # Devices (ranks) each run trained on: a cell holds one count, so runs on 2 ranks are never compared with a
     # 1-rank baseline; `scaling` compares the counts.
     devices: int | None = None
+    # Test pairs behind the exact-match metrics (real reply on the whitelist) and the intent metrics (intent on the
+    # whitelist), and the training pairs each run trained on (the data-size axis).
+    exact_pairs: int | None = None
+    intent_pairs: int | None = None
+    train_pairs: int | None = None
+    steps: int | None = None
+    # The headline difference's variance parts (seed, query, seed-by-query; bench.analysis.power plans from them).
+    noise_seed: float | None = None
+    noise_query: float | None = None
+    noise_residual: float | None = None
+    noise_queries: int | None = None
     # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
     missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -215,5 +226,6 @@ def _keys() -> tuple[str, ...]:
 
 JSON_KEYS = _keys()  # the export's keys, in order
 APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
-                 "achieved_flops", "peak_flops", "devices")
+                 "achieved_flops", "peak_flops", "devices", "exact_pairs", "intent_pairs", "train_pairs", "steps",
+                 "noise_seed", "noise_query", "noise_residual", "noise_queries")
 """Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

@@ -1,10 +1,11 @@
-"""Command line: `python -m bench run | list | report | data | dashboard | check | export | db`.
+"""Command line: `python -m bench run | plan | list | report | data | dashboard | check | export | db`.
 
 One module per group of commands, each command one function `cmd_<name>(config, args) -> exit code`."""
 
 from __future__ import annotations
 
 from bench.cli.parser import build_parser
+from bench.cli.plan import cmd_plan
 from bench.cli.results import cmd_check, cmd_db, cmd_export, cmd_report
 from bench.cli.run import cmd_run, suite_for_run
 from bench.cli.tools import cmd_dashboard, cmd_data, cmd_list
@@ -12,7 +13,7 @@ from bench.config import load_config
 
 __all__ = ["COMMANDS", "build_parser", "cmd_run", "main", "suite_for_run"]
 
-COMMANDS = {"db": cmd_db, "run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data,
+COMMANDS = {"db": cmd_db, "run": cmd_run, "plan": cmd_plan, "list": cmd_list, "report": cmd_report, "data": cmd_data,
             "dashboard": cmd_dashboard, "check": cmd_check, "export": cmd_export}
 
 
@@ -20,7 +21,7 @@ COMMANDS = {"db": cmd_db, "run": cmd_run, "list": cmd_list, "report": cmd_report
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = load_config(args.config)
-    if args.command in ("run", "list", "check"):
+    if args.command in ("run", "plan", "list", "check"):
         from bench.registry import load_plugins
 
         load_plugins(config.plugins)

@@ -46,6 +46,13 @@ def port(text: str) -> int:
     return int(text)
 
 
+def pilot_seeds(text: str) -> int:
+    if not text.isdigit() or not 2 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"expected 2 to 100 seeds (two are the fewest that split seed noise), "
+                                         f"got {text!r}")
+    return int(text)
+
+
 MAX_SEED_COUNT = 1000
 
 
@@ -92,6 +99,17 @@ def _add_run(commands, config: Parser, db: Parser, suite: Parser) -> None:
                      "any whose process dies, until the whole suite is done (start several, on several machines)")
 
 
+def _add_plan(commands, config: Parser, db: Parser, suite: Parser) -> None:
+    plan = commands.add_parser("plan", parents=[config, db, suite], help="before a run: what its seeds can decide "
+                               "on this test set, from a short pilot or the suite's stored runs")
+    plan.add_argument("--pilot-seeds", type=pilot_seeds, default=2, help="seeds of the pilot when the store has "
+                      "too few runs (default 2; at least 2 to split seed noise from the test set's)")
+    plan.add_argument("--max-seeds", type=positive_int, help="plan for --until-decided up to this many seeds "
+                      "(default: the suite's max_seeds when it runs until decided)")
+    plan.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the pilot trains (default: auto)")
+    plan.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="bench", description="Benchmark cheap training-time reductions of reply-suggestion "
                     "bi-encoders (layer dropping, freezing, ...) against full fine-tuning.")
@@ -108,6 +126,7 @@ def build_parser() -> Parser:
     _add_run(commands, config, db, suite)
 
     commands.add_parser("list", parents=[config], help="strategies, tasks and suites")
+    _add_plan(commands, config, db, suite)
 
     report = commands.add_parser("report", parents=[config, db, suite], help="print the leaderboard from the database")
     report.add_argument("--task")

@@ -77,11 +77,34 @@ def _groups(board: Leaderboard) -> list[tuple[str, list[int]]]:
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(board.rows):
         devices = f" x{row.devices} ranks" if row.devices and row.devices > 1 else ""
-        title = (f"suite {row.suite} | task {row.task} | model {row.model} | data {row.train_fraction:g} | "
-                 f"{row.device}{devices} | headline {row.headline_metric} | test pairs {row.test_pairs} "
-                 f"({row.test_left_out} left out)")
+        title = (f"suite {row.suite} | task {row.task} | model {row.model} | data {_data(row)} | "
+                 f"{row.device}{devices} | headline {row.headline_metric} | {_test_pairs(row)}")
         groups.setdefault(title, []).append(index)
     return list(groups.items())
+
+
+def _data(row: Row) -> str:
+    return f"{row.train_fraction:g}" + (f" ({row.train_pairs:,} pairs)" if row.train_pairs else "")
+
+
+def _test_pairs(row: Row) -> str:
+    """Both test sets: the intent metrics count every pair whose intent is on the whitelist, the exact-match
+    metrics only those whose reply is (runs stored before the two were told apart have one count)."""
+    left_out = f"{row.test_left_out:,} left out" if row.test_left_out is not None else "left out unknown"
+    if row.intent_pairs is None or row.exact_pairs is None or row.intent_pairs == row.exact_pairs:
+        return f"test pairs {row.test_pairs} ({left_out})"
+    return f"test pairs: intent {row.intent_pairs:,}, exact {row.exact_pairs:,} ({left_out})"
+
+
+def regime_line(rows: list[Row]) -> str:
+    """Which regime the comparison ran in: a trick's relevance cost depends on how much it trains (the study's
+    claim is about large-data fine-tuning), so the report says it next to every table."""
+    steps = max((row.steps or 0) for row in rows)
+    pairs = next((row.train_pairs for row in rows if row.train_pairs), None)
+    if not steps or not pairs:
+        return ""
+    return (f"regime: {pairs:,} training pairs, {steps:,} steps a run; verdicts hold for this much training "
+            "(a data-size ablation, `train_sizes` in a suite, shows how they move with more)")
 
 
 def _excluded(board: Leaderboard) -> list[str]:
@@ -132,7 +155,8 @@ def render(board: Leaderboard, fmt: str) -> str:
     for title, indexes in _groups(board):
         parts.append(f"### {title}" if fmt == "markdown" else title)
         parts.append(table(list(cells[0]), [list(cells[i].values()) for i in indexes]))
-        parts.append("")
+        regime = regime_line([board.rows[i] for i in indexes])
+        parts += [regime, ""] if regime else [""]
     notes = ["Metric cells: mean over seeds (difference vs baseline). Intervals are 95% CIs; "
              "verdict = non-inferiority of the headline metric at the configured margin.",
              "time red.: training time saved vs the baseline from paired per-step times, bursts of background "

@@ -17,6 +17,10 @@ class Encoded:
     def __len__(self) -> int:
         return self.ids.shape[0]
 
+    @classmethod
+    def empty(cls) -> Encoded:
+        return cls(torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+
     def batch(self, index: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         width = int(self.lengths[index].max())
         ids = self.ids[index, :width]

@@ -33,24 +33,50 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class Queries:
+    """Messages to rank the whitelist for. A query counts for the exact-match metrics when its real reply is on the
+    whitelist (`gold` >= 0), and for the intent metrics when its reply's intent is (`intent` >= 0): intent-level
+    relevance needs the intent on the whitelist, not the exact reply, so many more pairs count for it."""
+
+    pairs: tuple[Pair, ...]
+    gold: np.ndarray
+    """[Q] whitelist index of each query's real reply; -1 where it is not on the whitelist."""
+    intent: np.ndarray
+    """[Q] index of each query's intent in `Task.intents`; -1 where no whitelist reply has it."""
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def exact_count(self) -> int:
+        return int((self.gold >= 0).sum())
+
+    @property
+    def intent_count(self) -> int:
+        return int((self.intent >= 0).sum())
+
+    def subset(self, index: list[int]) -> Queries:
+        return Queries(tuple(self.pairs[i] for i in index), self.gold[index], self.intent[index])
+
+
+@dataclass(frozen=True)
 class Task:
-    """A built task. `test` holds only pairs whose reply is on the whitelist; `test_gold` indexes it."""
+    """A built task. `test` holds the pairs that count for at least one metric; `test_left_out` the others."""
 
     name: str
     version: str
     data_hash: str
     headline_metric: str
     train: tuple[Pair, ...]
-    dev: tuple[Pair, ...]
-    test: tuple[Pair, ...]
+    dev: Queries
+    test: Queries
     whitelist: tuple[str, ...]
     whitelist_intents: tuple[str, ...]
-    test_gold: np.ndarray
     test_left_out: int
-    dev_gold: np.ndarray
 
     def train_subset(self, fraction: float = 1.0, max_pairs: int = 0) -> tuple[Pair, ...]:
-        """A fixed subset (the same for every seed and strategy) of the training pairs."""
+        """A fixed subset (the same for every seed and strategy) of the training pairs; smaller subsets are
+        contained in larger ones, so a data-size ablation adds data rather than swapping it."""
         count = len(self.train)
         if fraction < 1.0:
             count = max(1, round(count * fraction))
@@ -62,10 +88,17 @@ class Task:
         random.Random(f"{self.name}:{self.data_hash}").shuffle(order)
         return tuple(self.train[i] for i in sorted(order[:count]))
 
-    def intent_relevance(self, gold: np.ndarray) -> np.ndarray:
-        """[Q, W] bool: whitelist replies sharing the gold reply's intent (graded relevance)."""
-        intents = np.asarray(self.whitelist_intents)
-        return intents[None, :] == intents[gold][:, None]
+    @property
+    def intents(self) -> tuple[str, ...]:
+        """The distinct intents of the whitelist's replies, sorted."""
+        return tuple(sorted(set(self.whitelist_intents)))
+
+    def intent_relevance(self, queries: Queries) -> np.ndarray:
+        """[Q_intent, W] bool, one row per query with `intent` >= 0: the whitelist replies of its intent."""
+        index = {intent: i for i, intent in enumerate(self.intents)}
+        whitelist = np.asarray([index[intent] for intent in self.whitelist_intents], dtype=np.int64)
+        counted = queries.intent[queries.intent >= 0]
+        return whitelist[None, :] == counted[:, None]
 
 
 def build_task(name: str, version: str, data_hash: str, headline: str, train: list[Pair], dev: list[Pair],
@@ -88,20 +121,24 @@ def build_task(name: str, version: str, data_hash: str, headline: str, train: li
     index = {key: i for i, key in enumerate(ranked)}
     whitelist = tuple(_most_common(surfaces[key]) for key in ranked)
     whitelist_intents = tuple(_most_common(intents[key]) for key in ranked)
+    intent_index = {intent: i for i, intent in enumerate(sorted(set(whitelist_intents)))}
 
-    def on_whitelist(pairs: list[Pair]) -> tuple[tuple[Pair, ...], np.ndarray]:
-        kept = [(p, index[normalise(p.reply)]) for p in pairs if normalise(p.reply) in index]
-        return tuple(p for p, _ in kept), np.asarray([g for _, g in kept], dtype=np.int64)
+    def queries(pairs: list[Pair]) -> Queries:
+        gold = [index.get(normalise(p.reply), -1) for p in pairs]
+        intent = [intent_index.get(p.intent, -1) for p in pairs]
+        kept = [i for i in range(len(pairs)) if gold[i] >= 0 or intent[i] >= 0]
+        return Queries(tuple(pairs[i] for i in kept), np.asarray([gold[i] for i in kept], dtype=np.int64),
+                       np.asarray([intent[i] for i in kept], dtype=np.int64))
 
-    test_kept, test_gold = on_whitelist(test)
-    if not test_kept:
+    test_queries = queries(test)
+    if not test_queries.exact_count:
         raise BenchError(f"task {name!r}: no test reply is on the whitelist; test replies must reuse train replies")
-    dev_kept, dev_gold = on_whitelist(dev)
-    if dev_eval_pairs and len(dev_kept) > dev_eval_pairs:
-        chosen = sorted(random.Random(f"dev:{name}").sample(range(len(dev_kept)), dev_eval_pairs))
-        dev_kept, dev_gold = tuple(dev_kept[i] for i in chosen), dev_gold[chosen]
-    return Task(name, version, data_hash, headline, tuple(train), dev_kept, test_kept, whitelist,
-                whitelist_intents, test_gold, len(test) - len(test_kept), dev_gold)
+    dev_queries = queries(dev)
+    if dev_eval_pairs and len(dev_queries) > dev_eval_pairs:
+        dev_queries = dev_queries.subset(sorted(random.Random(f"dev:{name}").sample(range(len(dev_queries)),
+                                                                                  dev_eval_pairs)))
+    return Task(name, version, data_hash, headline, tuple(train), dev_queries, test_queries, whitelist,
+                whitelist_intents, len(test) - len(test_queries))
 
 
 def _most_common(counter: Counter[str]) -> str:

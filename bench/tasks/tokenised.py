@@ -12,21 +12,48 @@ import numpy as np
 
 from bench.config import TrainConfig
 from bench.tasks.batching import Encoded, encode_texts
-from bench.tasks.task import Task
+from bench.tasks.task import Queries, Task
+
+
+@dataclass(frozen=True)
+class RankingInputs:
+    """A query set ready to rank: each distinct message text tokenised once (a text that recurs is encoded once
+    and its scores shared, which is exact: the same ids give the same embedding), and what is relevant to whom."""
+
+    messages: Encoded
+    """The distinct message texts."""
+    rows: np.ndarray
+    """[Q] the row of `messages` holding each query's text."""
+    gold: np.ndarray
+    """[Q] whitelist index of each query's real reply, -1 where it is not on the whitelist."""
+    relevant: np.ndarray
+    """[Q_intent, W] bool, for the queries whose intent is on the whitelist, in query order."""
+    intent_counted: np.ndarray
+    """[Q] bool: the queries that `relevant` has a row for."""
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def ranking_inputs(task: Task, queries: Queries, tokenizer, max_length: int) -> RankingInputs:
+    texts = [p.message for p in queries.pairs]
+    distinct = list(dict.fromkeys(texts))
+    row_of = {text: i for i, text in enumerate(distinct)}
+    return RankingInputs(encode_texts(tokenizer, distinct, max_length) if distinct else Encoded.empty(),
+                         np.asarray([row_of[t] for t in texts], dtype=np.int64), queries.gold,
+                         task.intent_relevance(queries), queries.intent >= 0)
 
 
 @dataclass(frozen=True)
 class TokenisedTask:
-    """Token ids of the training subset, the test and dev messages and the whitelist, with graded relevance."""
+    """Token ids of the training subset, the test and dev queries and the whitelist."""
 
     fraction: float
     train_messages: Encoded
     train_replies: Encoded
-    test_messages: Encoded
-    dev_messages: Encoded
+    test: RankingInputs
+    dev: RankingInputs
     whitelist: Encoded
-    test_relevant: np.ndarray
-    dev_relevant: np.ndarray
     mean_tokens: float
     """Mean tokens per training text (messages and replies weighted alike): the cost model's sequence length."""
 
@@ -38,9 +65,8 @@ def tokenise(task: Task, tokenizer, cfg: TrainConfig, fraction: float) -> Tokeni
     replies = encode_texts(tokenizer, [p.reply for p in pairs], cfg.max_reply_length)
     return TokenisedTask(
         fraction, messages, replies,
-        encode_texts(tokenizer, [p.message for p in task.test], cfg.max_message_length),
-        encode_texts(tokenizer, [p.message for p in task.dev], cfg.max_message_length),
+        ranking_inputs(task, task.test, tokenizer, cfg.max_message_length),
+        ranking_inputs(task, task.dev, tokenizer, cfg.max_message_length),
         encode_texts(tokenizer, list(task.whitelist), cfg.max_reply_length),
-        task.intent_relevance(task.test_gold), task.intent_relevance(task.dev_gold),
         float(messages.lengths.float().mean() + replies.lengths.float().mean()) / 2,
     )

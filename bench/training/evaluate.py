@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from bench.metrics import first_relevant_ranks, gold_ranks
 from bench.model.encoder import BiEncoder, LoadedModel, PrefixCache, Tower, weights_hash
 from bench.tasks.batching import Encoded
+from bench.tasks.tokenised import RankingInputs
 
 
 class SharedPrefixes:
@@ -76,11 +77,11 @@ def embed(tower: Tower, encoded: Encoded, batch_size: int, device: torch.device,
 
 
 @torch.no_grad()
-def rank(model: BiEncoder, messages: Encoded, whitelist: Encoded, gold: np.ndarray, relevant: np.ndarray,
-         batch_size: int, device: torch.device, prefixes: SharedPrefixes | None = None,
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-query (exact-match rank of the real reply, rank of the first same-intent reply). With `prefixes` (the
-    model's pre-trained frozen prefixes), a frozen prefix's outputs are reused across runs."""
+def rank(model: BiEncoder, queries: RankingInputs, whitelist: Encoded, batch_size: int, device: torch.device,
+         prefixes: SharedPrefixes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(exact-match rank of the real reply for each query whose reply is on the whitelist, rank of the first
+    same-intent reply for each query whose intent is). Each distinct message is encoded once. With `prefixes`
+    (the model's pre-trained frozen prefixes), a frozen prefix's outputs are reused across runs."""
     was_training = model.training
     model.eval()
 
@@ -88,9 +89,12 @@ def rank(model: BiEncoder, messages: Encoded, whitelist: Encoded, gold: np.ndarr
         return prefixes.cache(tower, encoded, batch_size) if prefixes is not None else None
 
     try:
-        scores = (embed(model.message_tower, messages, batch_size, device, prefix(model.message_tower, messages))
-                  @ embed(model.reply_tower, whitelist, batch_size, device,
-                          prefix(model.reply_tower, whitelist)).T).numpy()
+        messages = embed(model.message_tower, queries.messages, batch_size, device,
+                         prefix(model.message_tower, queries.messages))
+        replies = embed(model.reply_tower, whitelist, batch_size, device, prefix(model.reply_tower, whitelist))
     finally:
         model.train(was_training)
-    return gold_ranks(scores, gold), first_relevant_ranks(scores, relevant)
+    scores = (messages @ replies.T).numpy()[queries.rows]
+    exact = queries.gold >= 0
+    return (gold_ranks(scores[exact], queries.gold[exact]),
+            first_relevant_ranks(scores[queries.intent_counted], queries.relevant))

@@ -24,7 +24,7 @@ from bench.results.identity import Cell, Fingerprints, Hardware, RunIdentity, ha
 from bench.results.liveness import Heartbeat
 from bench.results.store import Store
 from bench.tasks.task import Task, load_task
-from bench.tasks.tokenised import TokenisedTask, tokenise
+from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
 from bench.training import distributed, environment
 from bench.training.device import describe, peak_memory, reset_peak_memory, resolve_device
 from bench.training.evaluate import SharedPrefixes, rank
@@ -337,11 +337,11 @@ def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built:
     that does not train gets no steps), then rank the test split (timed apart)."""
     cfg, task, device, data = context.train, context.task, context.device, inputs.data
 
-    def ranks_of(messages, gold, relevant) -> tuple[np.ndarray, np.ndarray]:
-        return rank(model, messages, data.whitelist, gold, relevant, cfg.eval_batch_size, device, inputs.prefixes)
+    def ranks_of(queries: RankingInputs) -> tuple[np.ndarray, np.ndarray]:
+        return rank(model, queries, data.whitelist, cfg.eval_batch_size, device, inputs.prefixes)
 
     def evaluate_dev() -> dict:
-        summary = summarise(*ranks_of(data.dev_messages, task.dev_gold, data.dev_relevant))
+        summary = summarise(*ranks_of(data.dev))
         return {**{name: summary[name] for name in CURVE_METRICS}, "headline": summary[task.headline_metric]}
 
     reset_peak_memory(device)
@@ -349,10 +349,10 @@ def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built:
     with tqdm(total=steps, desc=f"  {built.spec.label} seed", unit="step", leave=False, position=1,
               disable=not context.show_progress or not steps) as bar:
         result = train(model, data.train_messages, data.train_replies, cfg, seed, device,
-                       evaluate_dev=evaluate_dev if task.dev else None, on_step=lambda: bar.update(1),
+                       evaluate_dev=evaluate_dev if len(task.dev) else None, on_step=lambda: bar.update(1),
                        strategy=built.strategy, ledger=ledger)
     started = time.perf_counter()
-    ranks, intent_ranks = ranks_of(data.test_messages, task.test_gold, data.test_relevant)
+    ranks, intent_ranks = ranks_of(data.test)
     eval_seconds = time.perf_counter() - started
     memory, memory_kind = peak_memory(device)
     return Measurement(

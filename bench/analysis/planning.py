@@ -1,0 +1,83 @@
+"""A plan before the run: for each strategy, from its pilot (or stored) rows, what the seeds and the test set
+can decide at the margin, and what it would take otherwise (bench.analysis.power does the arithmetic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.analysis import power
+from bench.analysis.power import Noise
+from bench.analysis.rows import Row
+from bench.analysis.sequential import look_confidence
+from bench.metrics import BY_NAME
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How the run will look at its verdicts: once at `seeds` (a fixed run), or at every seed from `first` to
+    `seeds` with the sequential correction's wider intervals (`--until-decided`)."""
+
+    seeds: int
+    confidence: float
+    first: int | None = None
+
+    def level(self, seeds: int) -> float:
+        if self.first is None:
+            return self.confidence
+        return look_confidence(seeds, self.seeds, 1 - self.confidence, min(self.first, seeds))
+
+    def looks(self) -> range:
+        return range(self.seeds, self.seeds + 1) if self.first is None else range(self.first, self.seeds + 1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One strategy's forecast at the margin, from a pilot of `pilot_seeds` seeds."""
+
+    strategy: str
+    pilot_seeds: int
+    margin: float
+    delta: float
+    """The pilot's headline difference (higher is better), taken as the true one."""
+    noise: Noise
+    power: float
+    """Chance the schedule's last look decides it."""
+    seeds_needed: int | None
+    """The first look whose power reaches 80%; None if no look of the schedule does."""
+    resolvable: float
+    """The smallest |delta + margin| the last look resolves with 80% power."""
+    limit_resolvable: float
+    """The same with infinitely many seeds: the test set's floor."""
+    queries_needed: int | None
+    """Test pairs the last look would need for 80% power (None: the seeds, not the pairs, are short)."""
+    margins: tuple[float, float]
+    """Margins the last look decides with 80% power: at or below the first (inferior), at or above the second."""
+
+    @property
+    def distance(self) -> float:
+        return abs(self.delta + self.margin)
+
+    @property
+    def query_limited(self) -> bool:
+        """No number of seeds decides it with 80% power on this test set."""
+        return self.limit_resolvable >= self.distance
+
+
+def plan_row(row: Row, margin: float, schedule: Schedule) -> Plan | None:
+    """The forecast for one leaderboard row; None for the baseline, or a row with too few seeds to split its
+    noise (one seed) or no stored noise parts."""
+    if row.verdict == "baseline" or row.runs < 2 or row.noise_seed is None or not row.noise_queries:
+        return None
+    delta = BY_NAME[row.headline_metric].gain(row.headline.delta)
+    noise = Noise(row.noise_seed, row.noise_query, row.noise_residual, row.noise_queries)
+    last, level = schedule.seeds, schedule.level(schedule.seeds)
+    needed = next((s for s in schedule.looks()
+                   if power.power(noise, delta, margin, s, schedule.level(s)) >= power.TARGET_POWER), None)
+    return Plan(row.strategy, row.runs, margin, delta, noise, power.power(noise, delta, margin, last, level), needed,
+                power.smallest_resolvable(noise, last, level), power.limit_resolvable(noise, level),
+                power.queries_needed(noise, delta, margin, last, level),
+                power.supported_margins(noise, delta, last, level))
+
+
+def plan_board(rows: list[Row], margin: float, schedule: Schedule) -> list[Plan]:
+    return [plan for row in rows if (plan := plan_row(row, margin, schedule)) is not None]
