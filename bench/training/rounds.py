@@ -2,7 +2,8 @@
 
 Round 1 runs the suite's seeds; after each round, each open strategy's headline difference from the baseline gets
 an interval at the look's confidence (`sequential.look_confidence`: O'Brien-Fleming-type alpha spending over
-looks from the suite's seed count up to `max_seeds`), and a strategy whose verdict is decided stops, or whose
+looks from the suite's seed count up to `max_seeds`; after the first, a plan says what the rest can decide), and
+a strategy whose verdict is decided stops, or whose
 interval shows that no number of seeds can decide it (`bench.analysis.sequential.futile`: query-limited). The
 others, and the baseline, get the next seed. Cells already in the store are not run again (resume), so a second
 `--until-decided` replays the same looks and only runs what is missing; an interrupted one carries on.
@@ -14,9 +15,11 @@ import dataclasses
 from collections.abc import Callable
 
 from bench.analysis import leaderboard
+from bench.analysis.planning import Schedule, plan_board
 from bench.analysis.sequential import Decision, decide_row, look_confidence, next_seed
 from bench.config import Config, SuiteConfig
 from bench.errors import BenchError
+from bench.render import plan as plan_table
 from bench.results.store import Store
 from bench.training.runner import LoadedSuite, run_suite
 
@@ -50,6 +53,11 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
                                   limit_confidence=last, suite=suite.name, task=task, model=list(suite.models),
                                   seed=list(seeds))  # this look's seeds only: a replay sees what the first run saw
         by_label = {row.strategy: row for row in board.rows}
+        if look == first and announce:  # the first look is the pilot: what the remaining seeds can decide
+            schedule = Schedule(max_seeds, config.stats.confidence, first=first)
+            rows = [row for row in board.rows if row.strategy in open_labels]
+            announce("plan from the first look\n" + plan_table.render(plan_board(rows, config.stats.margin, schedule),
+                                                                      schedule, config.stats.margin))
         for label in list(open_labels):
             row = by_label.get(label)
             if row is None:  # every run of it failed: nothing to decide on
