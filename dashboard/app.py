@@ -147,6 +147,25 @@ def show_details(records: list[dict], baseline: str) -> None:
         st.json({k: str(v) if k in ("started_at", "ended_at") else v for k, v in names[picked].items()})
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_size_chart(_store: Store, url: str, token: str, stats: tuple, baseline: str, selection: tuple):
+    board = data.size_board(_store, StatsConfig(**dict(stats)), baseline, dict(selection))
+    frame = views.size_frame(board.rows)
+    return None if frame.empty else views.size_chart(frame, StatsConfig(**dict(stats)).margin).to_dict()
+
+
+def show_sizes(store: Store, url: str, token: str, stats: StatsConfig, baseline: str, key: tuple) -> None:
+    """The data-size ablation, where the selection was run at several training-set sizes."""
+    chart = cached_size_chart(store, url, token, stats_key(stats), baseline, key)
+    if chart is None:
+        return
+    st.header("Relevance cost against training-set size")
+    st.vega_lite_chart(spec=chart, width="stretch")
+    st.caption("Each size is compared with its own baseline, paired by seed. Above: the headline difference with "
+               f"its 95% interval (dashed: the −{stats.margin:g} margin); below: the training-time reduction. Does a "
+               "strategy's relevance cost shrink as the data grows?")
+
+
 def render() -> None:
     url, stats, stale_after = settings()
     store = data.open_store(url)
@@ -187,6 +206,8 @@ def render() -> None:
     st.vega_lite_chart(spec=pareto, width="stretch")
     st.caption("Up and right is better. Bars: CIs where they exist. Diamonds on the dashed blue line: the Pareto "
                "frontier (no other strategy is both faster and more relevant). Hover a point for its parameters.")
+
+    show_sizes(store, url, token, stats, baseline, key)
 
     st.header("Relevance over training time")
     if curve is None:

@@ -75,6 +75,14 @@ def load_board(store: Store, stats: StatsConfig, baseline: str, selection: dict[
     return leaderboard.build(store, stats, baseline, **selection)
 
 
+def size_board(store: Store, stats: StatsConfig, baseline: str, selection: dict[str, Any]) -> leaderboard.Leaderboard:
+    """The selection at every training-set size it was run at (each size against its own baseline), or an empty
+    board when it has one size only."""
+    others = {key: value for key, value in selection.items() if key != "train_fraction"}
+    board = leaderboard.build(store, stats, baseline, **others)
+    return board if len({row.train_fraction for row in board.rows}) > 1 else leaderboard.Leaderboard()
+
+
 def compared_runs(index: pd.DataFrame, board: leaderboard.Leaderboard, selection: dict[str, Any]) -> pd.DataFrame:
     """The runs behind each leaderboard row: newest per (strategy, seed), excluded runs left out."""
     excluded = {e.run_id for e in board.excluded}

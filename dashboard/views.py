@@ -191,3 +191,46 @@ def details_frame(records: list[dict]) -> pd.DataFrame:
         shown.update({f"env.{k}": str(v) for k, v in sorted((record["environment"] or {}).items())})
         flat.append(shown)
     return pd.DataFrame.from_records(flat)
+
+
+def size_frame(rows: list[Row]) -> pd.DataFrame:
+    """Per strategy and training-set size: the headline difference and time reduction, with their intervals."""
+    records = []
+    for row in rows:
+        if row.verdict == "baseline":
+            continue
+        delta_lo, delta_hi = bounds(row.headline.delta_ci)
+        reduction, interval, _ = row.headline_time_reduction
+        time_lo, time_hi = bounds(interval)
+        records.append({"strategy": row.strategy, "train_pairs": row.train_pairs, "delta": row.headline.delta,
+                        "delta_lo": delta_lo, "delta_hi": delta_hi, "time_reduction": reduction,
+                        "time_lo": time_lo, "time_hi": time_hi, "verdict": row.verdict, "seeds": row.runs,
+                        "headline": label(row.headline_metric)})
+    return pd.DataFrame.from_records(records, columns=["strategy", "train_pairs", "delta", "delta_lo", "delta_hi",
+                                                       "time_reduction", "time_lo", "time_hi", "verdict", "seeds",
+                                                       "headline"])
+
+
+def size_chart(frame: pd.DataFrame, margin: float) -> alt.VConcatChart:
+    """The study's data-size question: does a strategy's relevance cost shrink as the training set grows? Above,
+    the headline difference (with its interval, the margin dashed); below, the time reduction; x on a log scale."""
+    headline = frame["headline"].iloc[0] if len(frame) else "headline"
+    x = alt.X("train_pairs:Q", title="training pairs", scale=alt.Scale(type="log"))
+    colour = alt.Color("strategy:N", title="strategy")
+    tooltip = [alt.Tooltip("strategy:N"), alt.Tooltip("train_pairs:Q", format=",", title="training pairs"),
+               alt.Tooltip("delta:Q", format="+.4f", title=f"{headline} Δ"), alt.Tooltip("verdict:N"),
+               alt.Tooltip("time_reduction:Q", format=".1%", title="time reduction"), alt.Tooltip("seeds:Q")]
+    base = alt.Chart(frame)
+    delta = alt.layer(
+        alt.Chart(pd.DataFrame({"y": [-margin]})).mark_rule(color="#c62828", strokeDash=[2, 2]).encode(y="y:Q"),
+        base.transform_filter("isValid(datum.delta_lo)").mark_rule(opacity=0.6).encode(
+            x=x, y="delta_lo:Q", y2="delta_hi:Q", color=colour),
+        base.mark_line(point=True).encode(x=x, y=alt.Y("delta:Q", title=f"{headline} difference vs baseline"),
+                                          color=colour, tooltip=tooltip)).properties(height=280)
+    time = alt.layer(
+        base.transform_filter("isValid(datum.time_lo)").mark_rule(opacity=0.6).encode(
+            x=x, y="time_lo:Q", y2="time_hi:Q", color=colour),
+        base.mark_line(point=True).encode(x=x, y=alt.Y("time_reduction:Q", title="training-time reduction",
+                                                       axis=alt.Axis(format="%")), color=colour, tooltip=tooltip),
+    ).properties(height=200)
+    return alt.vconcat(delta, time)

@@ -26,13 +26,30 @@ def layers_to_drop(num_layers: int, count: int, which: Which) -> list[int]:
     return list(range(start, start + count))
 
 
+def depth_count(num_layers: int, count: int, fraction: float | None) -> int:
+    """The layers a strategy acts on: `count`, or with `fraction` that share of the model's depth, rounded half
+    up (a third of 6 layers is 2, of 12 is 4), so one suite asks the same of models of different depths."""
+    if fraction is None:
+        return count
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+    return int(fraction * num_layers + 0.5)
+
+
 @register("layer-drop")
 @dataclass(frozen=True)
 class LayerDrop(Strategy):
-    """Remove `count` encoder layers (top, bottom, alternate or symmetric) before fine-tuning."""
+    """Remove `count` encoder layers (or `fraction` of the depth; top, bottom, alternate or symmetric) before
+    fine-tuning."""
 
     count: int = 2
     which: Which = "top"
+    fraction: float | None = None
+    """When set, replaces `count`: this share of the model's layers."""
+
+    def __post_init__(self) -> None:
+        depth_count(1, 0, self.fraction)  # a bad fraction fails when the suite is read, not in its first run
 
     def prepare(self, model: BiEncoder) -> None:
-        model.drop_layers(layers_to_drop(model.num_layers, self.count, self.which))
+        count = depth_count(model.num_layers, self.count, self.fraction)
+        model.drop_layers(layers_to_drop(model.num_layers, count, self.which))

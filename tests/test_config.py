@@ -35,6 +35,11 @@ def test_suite_train_overrides_merge_over_global_train():
     ({"train": {"precision": "fp16"}}, "train.precision must be one of fp32, bf16, got 'fp16'"),
     ({"train": {"batch_size": 1}}, "train.batch_size must be at least 2 (in-batch negatives), got 1"),
     ({"train": {"unpad": "yes"}}, "train.unpad must be bool, got 'yes'"),
+    ({"suites": {"s": {"train_sizes": [512, 0]}}}, "suites.s.train_sizes must be distinct pair counts of 1 or more"),
+    ({"suites": {"s": {"train_sizes": [512, 512]}}}, "suites.s.train_sizes must be distinct pair counts"),
+    ({"suites": {"s": {"train_sizes": ["big"]}}}, "suites.s.train_sizes must be int, got 'big'"),
+    ({"suites": {"s": {"train_sizes": [512], "train_fractions": [0.5]}}}, "both train_sizes and train_fractions"),
+    ({"suites": {"s": {"train_sizes": [4096], "train": {"max_train_pairs": 1024}}}}, "drop max_train_pairs"),
 ])
 def test_bad_config_names_the_key(data, message):
     with pytest.raises(BenchError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):

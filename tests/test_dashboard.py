@@ -79,7 +79,25 @@ def test_leaderboard_table_is_bench_leaderboard_for_the_newest_cell(app, db):
     assert verdicts["baseline"] == "baseline" and verdicts["zero-shot"] in ("inferior", "inconclusive")
     assert [b.label for b in at.download_button] == ["Download leaderboard (CSV)"]
     assert [h.value for h in at.header] == ["Leaderboard", "Time saved against relevance lost",
-                                            "Relevance over training time", "Run details", "Runs in progress or failed"]
+                                            "Relevance cost against training-set size", "Relevance over training time",
+                                            "Run details", "Runs in progress or failed"]
+
+
+def test_the_data_size_view_is_each_size_against_its_own_baseline(app, db):
+    store = Store(db, read_only=True)
+    selection = {"suite": "t", "task": "toy", "model": MODEL, "train_fraction": 1.0, "device_type": "cpu"}
+    frame = views.size_frame(data.size_board(store, STATS, "baseline", selection).rows)
+    for fraction in (0.5, 1.0):
+        board = expected_board(db, fraction=fraction)
+        for row in board.rows[1:]:
+            shown = frame[(frame["strategy"] == row.strategy) & (frame["train_pairs"] == row.train_pairs)]
+            assert len(shown) == 1 and shown["delta"].item() == pytest.approx(row.headline.delta)
+            assert shown["verdict"].item() == row.verdict
+    assert set(frame["strategy"]) == {"zero-shot", "layer-freeze", "layer-drop(count=2)", "layer-freeze(count=2)"}
+    one_size = data.size_board(store, STATS, "baseline", {**selection, "suite": "no-such-suite"})
+    assert not one_size.rows  # nothing to plot against size
+    spec = views.size_chart(frame, 0.01).to_dict()
+    assert len(spec["vconcat"]) == 2
 
 
 def test_changing_filters_and_baseline_recomputes_the_table(app, db):

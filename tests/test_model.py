@@ -68,6 +68,22 @@ def test_layer_drop_choices():
     assert layers_to_drop(12, 4, "symmetric") == [4, 5, 6, 7]
 
 
+def test_a_depth_fraction_asks_the_same_share_of_models_of_any_depth():
+    from bench.errors import BenchError
+
+    for layers, dropped, frozen in ((6, 2, 3), (12, 4, 6), (3, 1, 2)):
+        model = BiEncoder(tiny_bert(layers=layers))
+        REGISTRY.build("layer-drop", {"fraction": 1 / 3}).prepare(model)
+        assert model.num_layers == layers - dropped
+        model = BiEncoder(tiny_bert(layers=layers))
+        REGISTRY.build("layer-freeze", {"fraction": 0.5}).prepare(model)
+        assert model.message_tower.frozen_prefix == frozen  # 1.5 of 3 layers rounds up, to 2
+    with pytest.raises(BenchError, match="fraction must be in"):
+        REGISTRY.build("layer-freeze", {"fraction": 1.0})
+    with pytest.raises(BenchError, match="fraction must be float"):
+        REGISTRY.build("layer-drop", {"fraction": "third"})
+
+
 @pytest.mark.parametrize("unpad", [False, True])
 def test_frozen_parameters_are_bit_identical_after_training(unpad):
     model = BiEncoder(tiny_bert(layers=4), unpad=unpad)

@@ -168,3 +168,31 @@ def test_a_strategy_that_does_not_train_is_evaluated_once_per_model_and_fraction
     assert "evaluation_of" not in own.environment and own.eval_seconds > 0
     assert own.metrics() == second.metrics() == first.metrics()
     assert all((alone.ranks([own.id])[own.id][i] == store.ranks([second.id])[second.id][i]).all() for i in (0, 1))
+
+
+def test_train_sizes_are_data_points_with_their_own_baseline_and_a_data_size_table(tmp_path):
+    from bench.errors import BenchError
+    from bench.render import ablations
+    from bench.tasks.toy import write_task
+
+    config = suite_config(write_task(tmp_path / "task"), seeds=(0, 1), strategies=["baseline", "layer-freeze:count=2"],
+                          epochs=1.0)
+    suite = dataclasses.replace(config.suite("t"), train_sizes=(48, 192))
+    store = Store(f"sqlite:///{tmp_path}/sizes.db")
+    run_suite(config, suite, store, show_progress=False)
+    assert sorted({(run.strategy, run.train_pairs) for run in store.runs()}) == [
+        ("baseline", 48), ("baseline", 192), ("layer-freeze", 48), ("layer-freeze", 192)]
+    board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
+    assert sorted((row.train_pairs, row.strategy) for row in board.rows) == [
+        (48, "baseline"), (48, "layer-freeze(count=2)"), (192, "baseline"), (192, "layer-freeze(count=2)")]
+    table = ablations.data_size(board)
+    header, rule, line = table.splitlines()[1:4]
+    assert header.split()[:5] == ["strategy", "48", "pairs", "192", "pairs"] and set(rule) <= {"-", " "}
+    frozen = {row.train_pairs: row for row in board.rows if row.strategy == "layer-freeze(count=2)"}
+    assert line.startswith("layer-freeze(count=2)")
+    assert all(f"{frozen[n].headline.delta:+.3f}" in line and frozen[n].verdict in line for n in (48, 192))
+    assert "By training-set size:" in report.render(board, "table")
+    with pytest.raises(BenchError, match="more than it has"):
+        run_suite(config, dataclasses.replace(suite, train_sizes=(48, 10_000)), store, show_progress=False)
+    with pytest.raises(BenchError, match="both train_sizes and train_fractions"):
+        dataclasses.replace(suite, train_fractions=(0.5,))

@@ -136,7 +136,8 @@ def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str)
         values["until_decided"] = _coerce(data["until_decided"], bool, f"{where}.until_decided")
     if "max_seeds" in data:
         values["max_seeds"] = _coerce(data["max_seeds"], int, f"{where}.max_seeds")
-    for key, kind in (("models", str), ("seeds", int), ("train_fractions", float), ("world_sizes", int)):
+    for key, kind in (("models", str), ("seeds", int), ("train_fractions", float), ("train_sizes", int),
+                      ("world_sizes", int)):
         if key in data:
             items = data[key] if isinstance(data[key], list) else [data[key]]
             values[key] = tuple(_coerce(v, kind, f"{where}.{key}") for v in items)

@@ -107,6 +107,9 @@ class SuiteConfig:
     strategies: tuple[StrategySpec, ...] = (StrategySpec("zero-shot"), StrategySpec("baseline"))
     seeds: tuple[int, ...] = (0, 1, 2)
     train_fractions: tuple[float, ...] = (1.0,)
+    train_sizes: tuple[int, ...] = ()
+    """Training-set sizes in pairs (a data-size ablation), instead of fractions: each is one data point with its
+    own baseline; smaller subsets are contained in larger ones."""
     baseline: str = "baseline"
     train: TrainConfig = field(default_factory=TrainConfig)
     check: CheckConfig | None = None
@@ -138,6 +141,14 @@ class SuiteConfig:
             if not 0 <= seed <= MAX_SEED:
                 raise BenchError(f"{where}.seeds must be whole numbers from 0 to {MAX_SEED}, got {seed}; "
                                  "fix it in bench.toml")
+        if self.train_sizes and self.train_fractions != (1.0,):
+            raise BenchError(f"{where} lists both train_sizes and train_fractions; keep one of them")
+        if any(size < 1 for size in self.train_sizes) or len(set(self.train_sizes)) < len(self.train_sizes):
+            raise BenchError(f"{where}.train_sizes must be distinct pair counts of 1 or more, got "
+                             f"{list(self.train_sizes)}; fix it in bench.toml")
+        if self.train_sizes and self.train.max_train_pairs and max(self.train_sizes) > self.train.max_train_pairs:
+            raise BenchError(f"{where}: train_sizes go up to {max(self.train_sizes)} pairs but train.max_train_pairs "
+                             f"caps training at {self.train.max_train_pairs}; drop max_train_pairs from the suite")
         for fraction in self.train_fractions:
             if not (math.isfinite(fraction) and 0 < fraction <= 1):
                 raise BenchError(f"{where}.train_fractions must lie in (0, 1], got {fraction}; fix it in bench.toml")

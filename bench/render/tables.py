@@ -11,6 +11,7 @@ import math
 from bench.analysis.leaderboard import Leaderboard
 from bench.analysis.rows import Interval, Row
 from bench.metrics import label
+from bench.render import ablations
 from bench.render.grid import markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -163,5 +164,9 @@ def render(board: Leaderboard, fmt: str) -> str:
              "load trimmed; (wall) where a run has no step times. wall red.: 1 - t/t_base, mean over seeds.",
              "An open verdict says what would settle it: (seeds: ~N) about N seeds in all; (query-limited) the test "
              "set's own noise reaches the margin, so more test pairs or a wider margin, not more seeds."]
+    for title, ablation in (("By training-set size", ablations.data_size(board, fmt)),
+                            ("By pre-trained model", ablations.by_model(board, fmt))):
+        if ablation:
+            parts += [f"### {title}" if fmt == "markdown" else f"{title}:", ablation, ""]
     notes += _peak_lines(board) + scaling_lines(board)
     return "\n".join(parts + notes + _excluded(board))

@@ -88,6 +88,13 @@ class Task:
         random.Random(f"{self.name}:{self.data_hash}").shuffle(order)
         return tuple(self.train[i] for i in sorted(order[:count]))
 
+    def size_fraction(self, pairs: int) -> float:
+        """The data fraction whose subset holds exactly `pairs` training pairs (a suite's `train_sizes`)."""
+        if pairs > len(self.train):
+            raise BenchError(f"task {self.name!r} has {len(self.train):,} training pairs; a train size of {pairs:,} "
+                             "is more than it has: list smaller train_sizes")
+        return pairs / len(self.train)
+
     @property
     def intents(self) -> tuple[str, ...]:
         """The distinct intents of the whitelist's replies, sorted."""

@@ -152,7 +152,14 @@ def plan(suite: SuiteConfig, task: Task, models: list[LoadedModel], strategies: 
     """Every cell of the suite, in run order: model, data fraction, seed, then strategy with the baseline first."""
     return [PlannedCell(loaded, fraction, seed, built,
                         Fingerprints.of(suite, task, loaded, built.spec, seed, fraction, hardware).cell)
-            for loaded in models for fraction in suite.train_fractions for seed in suite.seeds for built in strategies]
+            for loaded in models for fraction in data_fractions(suite, task) for seed in suite.seeds
+            for built in strategies]
+
+
+def data_fractions(suite: SuiteConfig, task: Task) -> tuple[float, ...]:
+    """The suite's data points as fractions of the task's training pairs: its `train_sizes` where it lists them."""
+    return tuple(task.size_fraction(size) for size in suite.train_sizes) if suite.train_sizes else \
+        suite.train_fractions
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,7 @@ def load_suite(config: Config, suite: SuiteConfig, device_name: str = "auto") ->
     strategies = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))
                   for spec in ordered(suite.strategies, suite.baseline)]
     task = load_task(config.task(suite.task), suite.train.dev_eval_pairs)
+    data_fractions(suite, task)  # a train size the task cannot hold fails here, before anything runs
     return LoadedSuite(device, strategies, task, [load_pretrained(name) for name in suite.models], describe(device))
 
 

@@ -57,7 +57,7 @@ def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, wo
     results = {"train_seconds": seconds, "eval_seconds": 1.0, "device_hours": seconds / 3600,
                "peak_memory_bytes": 500_000_000, "memory_kind": "process_max_rss",
                "samples_per_second": 480 / seconds if seconds else None, "steps": 0 if seconds == 0 else 30,
-               "train_pairs": 240, "test_pairs": queries, "test_left_out": 0,
+               "train_pairs": round(240 * fraction), "test_pairs": queries, "test_left_out": 0,
                "ideal_speedup": None if seconds == 0 else 30.0 / seconds, **metrics}
     store.complete_run(run_id, results, curve, ranks, intent, step_seconds)
     return run_id
