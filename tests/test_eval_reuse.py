@@ -116,3 +116,16 @@ def test_a_suite_with_reuse_stores_the_same_metrics_as_runs_alone(setup, tmp_pat
         assert own.metrics() == other.metrics()
         assert all(np.array_equal(a, b) for a, b in zip(alone.ranks([own.id])[own.id],
                                                          store.ranks([other.id])[other.id], strict=True))
+
+
+def test_fractions_of_one_model_share_its_evaluation_inputs(setup):
+    """The test set, dev set and whitelist do not depend on the training fraction: a second fraction shares the
+    first one's (so a frozen prefix's evaluation is reused across a data-size ablation) and trains on its own."""
+    config, suite, loaded, data = setup
+    half = tokenise(loaded.task, loaded.models[0].tokenizer, suite.train, 0.5, same_model=data)
+    alone = tokenise(loaded.task, loaded.models[0].tokenizer, suite.train, 0.5)
+    assert half.test is data.test and half.dev is data.dev and half.whitelist is data.whitelist
+    assert len(half.train_messages) == len(alone.train_messages) < len(data.train_messages)
+    assert torch.equal(half.train_messages.ids, alone.train_messages.ids)
+    assert torch.equal(half.test.messages.ids, alone.test.messages.ids) and np.array_equal(half.test.rows,
+                                                                                           alone.test.rows)

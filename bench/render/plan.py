@@ -18,7 +18,7 @@ def forecast(plan: Plan, schedule: Schedule) -> str:
     margins = f"a margin >= {above:.3f}" + (f" or <= {below:.3f}" if below > 0 else "")
     if plan.query_limited:
         pairs = f"~{plan.queries_needed:,} test pairs (has {plan.noise.queries:,})" if plan.queries_needed else \
-            "more test pairs"
+            f"more test pairs and more than {schedule.seeds} seeds"
         return f"query-limited: {pairs}, or {margins}"
     return f"seed-limited: more than {schedule.seeds} seeds, or {margins} at {schedule.seeds}"
 

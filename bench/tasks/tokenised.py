@@ -58,15 +58,19 @@ class TokenisedTask:
     """Mean tokens per training text (messages and replies weighted alike): the cost model's sequence length."""
 
 
-def tokenise(task: Task, tokenizer, cfg: TrainConfig, fraction: float) -> TokenisedTask:
-    """Tokenise `task` for one model; `fraction` (and `cfg.max_train_pairs`) pick the fixed training subset."""
+def tokenise(task: Task, tokenizer, cfg: TrainConfig, fraction: float,
+             same_model: TokenisedTask | None = None) -> TokenisedTask:
+    """Tokenise `task` for one model; `fraction` (and `cfg.max_train_pairs`) pick the fixed training subset.
+    `same_model`: this model's tokenised task at another fraction, whose test, dev and whitelist inputs (the same
+    for every fraction) are shared rather than encoded again, so evaluation reuse spans a data-size ablation."""
     pairs = task.train_subset(fraction, cfg.max_train_pairs)
     messages = encode_texts(tokenizer, [p.message for p in pairs], cfg.max_message_length)
     replies = encode_texts(tokenizer, [p.reply for p in pairs], cfg.max_reply_length)
-    return TokenisedTask(
-        fraction, messages, replies,
-        ranking_inputs(task, task.test, tokenizer, cfg.max_message_length),
-        ranking_inputs(task, task.dev, tokenizer, cfg.max_message_length),
-        encode_texts(tokenizer, list(task.whitelist), cfg.max_reply_length),
-        float(messages.lengths.float().mean() + replies.lengths.float().mean()) / 2,
-    )
+    if same_model is None:
+        test = ranking_inputs(task, task.test, tokenizer, cfg.max_message_length)
+        dev = ranking_inputs(task, task.dev, tokenizer, cfg.max_message_length)
+        whitelist = encode_texts(tokenizer, list(task.whitelist), cfg.max_reply_length)
+    else:
+        test, dev, whitelist = same_model.test, same_model.dev, same_model.whitelist
+    return TokenisedTask(fraction, messages, replies, test, dev, whitelist,
+                         float(messages.lengths.float().mean() + replies.lengths.float().mean()) / 2)

@@ -283,7 +283,8 @@ class CellRunner:
         context, name = self.context, cell.loaded.name
         key = (name, cell.fraction)
         if key not in self.inputs:
-            data = tokenise(context.task, cell.loaded.tokenizer, context.train, cell.fraction)
+            same_model = next((inputs.data for (other, _), inputs in self.inputs.items() if other == name), None)
+            data = tokenise(context.task, cell.loaded.tokenizer, context.train, cell.fraction, same_model)
             prefixes = context.prefixes.setdefault(name, SharedPrefixes(cell.loaded))
             self.inputs[key] = ModelInputs(cell.loaded, data, prefixes)
         if name not in self.warmed:  # the process's one-off costs, off every run's clock
