@@ -1,7 +1,8 @@
 """Screenshot the dashboard on a results database: `python docs/screenshot.py --db sqlite:///results.db`.
 
 Starts `python -m bench dashboard` on a free port, waits in headless Chromium until the leaderboard and the
-Pareto chart have rendered, and writes docs/dashboard.png (the README's picture).
+Pareto chart have rendered, and writes docs/dashboard.png (the README's picture). `--chart N --out FILE` writes
+the page's N-th chart alone (0 the Pareto chart; on a data-size suite, 1 the chart against training-set size).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="results database URL")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument("--chart", type=int, help="screenshot only the page's N-th chart (0 = the first)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -31,7 +33,13 @@ def main() -> int:
             page.get_by_test_id("stDataFrame").first.wait_for(timeout=90_000)
             page.get_by_test_id("stVegaLiteChart").first.wait_for(timeout=90_000)
             page.wait_for_timeout(2000)  # let the grid's canvas paint
-            page.screenshot(path=str(args.out))
+            if args.chart is None:
+                page.screenshot(path=str(args.out))
+            else:
+                chart = page.get_by_test_id("stVegaLiteChart").nth(args.chart)
+                chart.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)
+                chart.screenshot(path=str(args.out))
             browser.close()
     print(f"wrote {args.out}")
     return 0
