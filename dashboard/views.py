@@ -215,8 +215,10 @@ def size_chart(frame: pd.DataFrame, margin: float) -> alt.VConcatChart:
     """The study's data-size question: does a strategy's relevance cost shrink as the training set grows? Above,
     the headline difference (with its interval, the margin dashed); below, the time reduction; x on a log scale."""
     headline = frame["headline"].iloc[0] if len(frame) else "headline"
-    x = alt.X("train_pairs:Q", title="training pairs", scale=alt.Scale(type="log"))
-    colour = alt.Color("strategy:N", title="strategy")
+    sizes = frame["train_pairs"].dropna()
+    domain = [float(sizes.min()) / 1.25, float(sizes.max()) * 1.25] if len(sizes) else None
+    x = alt.X("train_pairs:Q", title="training pairs", scale=alt.Scale(type="log", domain=domain, nice=False))
+    colour = alt.Color("strategy:N", title="strategy", legend=alt.Legend(orient="top"))
     tooltip = [alt.Tooltip("strategy:N"), alt.Tooltip("train_pairs:Q", format=",", title="training pairs"),
                alt.Tooltip("delta:Q", format="+.4f", title=f"{headline} Δ"), alt.Tooltip("verdict:N"),
                alt.Tooltip("time_reduction:Q", format=".1%", title="time reduction"), alt.Tooltip("seeds:Q")]
@@ -226,11 +228,11 @@ def size_chart(frame: pd.DataFrame, margin: float) -> alt.VConcatChart:
         base.transform_filter("isValid(datum.delta_lo)").mark_rule(opacity=0.6).encode(
             x=x, y="delta_lo:Q", y2="delta_hi:Q", color=colour),
         base.mark_line(point=True).encode(x=x, y=alt.Y("delta:Q", title=f"{headline} difference vs baseline"),
-                                          color=colour, tooltip=tooltip)).properties(height=280)
+                                          color=colour, tooltip=tooltip)).properties(height=260, width=520)
     time = alt.layer(
         base.transform_filter("isValid(datum.time_lo)").mark_rule(opacity=0.6).encode(
             x=x, y="time_lo:Q", y2="time_hi:Q", color=colour),
         base.mark_line(point=True).encode(x=x, y=alt.Y("time_reduction:Q", title="training-time reduction",
                                                        axis=alt.Axis(format="%")), color=colour, tooltip=tooltip),
-    ).properties(height=200)
+    ).properties(height=180, width=520)
     return alt.vconcat(delta, time)

@@ -39,7 +39,9 @@ def main() -> int:
                 chart = page.get_by_test_id("stVegaLiteChart").nth(args.chart)
                 chart.scroll_into_view_if_needed()
                 page.wait_for_timeout(1000)
-                chart.screenshot(path=str(args.out))
+                box = chart.bounding_box()  # a concatenated chart draws its legend past its element's box
+                page.screenshot(path=str(args.out), clip={"x": box["x"], "y": box["y"], "width": min(
+                    1500 - box["x"], box["width"] + 360), "height": box["height"]})
             browser.close()
     print(f"wrote {args.out}")
     return 0

@@ -3,6 +3,7 @@ can decide at the margin, and what it would take otherwise (bench.analysis.power
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from bench.analysis import power
@@ -80,4 +81,20 @@ def plan_row(row: Row, margin: float, schedule: Schedule) -> Plan | None:
 
 
 def plan_board(rows: list[Row], margin: float, schedule: Schedule) -> list[Plan]:
-    return [plan for row in rows if (plan := plan_row(row, margin, schedule)) is not None]
+    """Every row's plan; where the rows span several models or training sizes, each strategy is named with its
+    cell (`layer-drop(count=3) @ 2,048 pairs`)."""
+    models, sizes = {row.model for row in rows}, {row.train_fraction for row in rows}
+    plans = []
+    for row in rows:
+        plan = plan_row(row, margin, schedule)
+        if plan is not None and (len(models) > 1 or len(sizes) > 1):
+            plan = dataclasses.replace(plan, strategy=plan.strategy + _cell(row, models, sizes))
+        if plan is not None:
+            plans.append(plan)
+    return plans
+
+
+def _cell(row: Row, models: set[str], sizes: set[float]) -> str:
+    parts = ([row.model] if len(models) > 1 else []) + (
+        [f"{row.train_pairs:,} pairs" if row.train_pairs else f"data {row.train_fraction:g}"] if len(sizes) > 1 else [])
+    return " @ " + ", ".join(parts)
