@@ -192,7 +192,31 @@ def test_train_sizes_are_data_points_with_their_own_baseline_and_a_data_size_tab
     assert line.startswith("layer-freeze(count=2)")
     assert all(f"{frozen[n].headline.delta:+.3f}" in line and frozen[n].verdict in line for n in (48, 192))
     assert "By training-set size:" in report.render(board, "table")
+    from bench.analysis.planning import Schedule, plan_board
+
+    assert sorted(plan.strategy for plan in plan_board(board.rows, 0.01, Schedule(2, 0.95))) == [
+        "layer-freeze(count=2) @ 192 pairs", "layer-freeze(count=2) @ 48 pairs"]  # each size named in a plan
     with pytest.raises(BenchError, match="more than it has"):
         run_suite(config, dataclasses.replace(suite, train_sizes=(48, 10_000)), store, show_progress=False)
     with pytest.raises(BenchError, match="both train_sizes and train_fractions"):
         dataclasses.replace(suite, train_fractions=(0.5,))
+
+
+def test_several_models_get_a_side_by_side_table_of_verdicts(tmp_path):
+    from bench.render import ablations
+    from bench.tasks.toy import write_task
+    from tests.support.models import TINY as TWO_LAYERS
+
+    config = suite_config(write_task(tmp_path / "task"), seeds=(0, 1),
+                          strategies=["baseline", "layer-drop:fraction=0.5"], epochs=1.0)
+    suite = dataclasses.replace(config.suite("t"), models=(TWO_LAYERS, TINY))
+    store = Store(f"sqlite:///{tmp_path}/models.db")
+    run_suite(config, suite, store, show_progress=False)
+    assert sorted((run.model, run.layers) for run in store.runs(strategy="layer-drop")) == [
+        (TWO_LAYERS, 1), (TWO_LAYERS, 1), (TINY, 2), (TINY, 2)]  # half the depth of each
+    board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
+    header, _, line = ablations.by_model(board).splitlines()[1:4]
+    assert header.split() == ["strategy", TWO_LAYERS, TINY]
+    rows = {row.model: row for row in board.rows if row.strategy == "layer-drop(fraction=0.5)"}
+    assert line.startswith("layer-drop(fraction=0.5)")
+    assert all(f"{rows[m].headline.delta:+.3f}" in line and rows[m].verdict in line for m in (TWO_LAYERS, TINY))
