@@ -87,10 +87,11 @@ def plan_board(rows: list[Row], margin: float, schedule: Schedule) -> list[Plan]
     plans = []
     for row in rows:
         plan = plan_row(row, margin, schedule)
-        if plan is not None and (len(models) > 1 or len(sizes) > 1):
+        if plan is None:
+            continue
+        if len(models) > 1 or len(sizes) > 1:
             plan = dataclasses.replace(plan, strategy=plan.strategy + _cell(row, models, sizes))
-        if plan is not None:
-            plans.append(plan)
+        plans.append(plan)
     return plans
 
 

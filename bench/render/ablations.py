@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bench.analysis.leaderboard import Leaderboard
-from bench.analysis.rows import Interval, Row
+from bench.analysis.rows import Row
 from bench.render.grid import markdown_table, text_table
 
 _CELL = ("suite", "task", "model", "train_fraction", "device", "devices")  # a leaderboard cell, as a row names it
@@ -24,7 +24,7 @@ def _reduction(row: Row) -> str:
     value, interval, _ = row.headline_time_reduction
     if value is None:
         return "-"
-    return f"{value:.1%}" + ("" if not isinstance(interval, Interval) else f" [{interval.lo:.1%}, {interval.hi:.1%}]")
+    return f"{value:.1%}" + ("" if interval is None else f" [{interval.lo:.1%}, {interval.hi:.1%}]")
 
 
 def _cell(row: Row) -> str:
