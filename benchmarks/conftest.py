@@ -38,7 +38,7 @@ def build_encoder(kind: str):
     """A BERT built in code (seeded), in MiniLM-L6's shape or bench's tiny-bert shape."""
     from transformers import BertConfig, BertModel
 
-    from bench.model.encoder import tiny_config
+    from bench.model.pretrained import tiny_config
 
     if kind == "minilm":
         config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
@@ -70,7 +70,7 @@ def task():
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from bench.model.encoder import builtin_model_path
+    from bench.model.pretrained import builtin_model_path
 
     return AutoTokenizer.from_pretrained(builtin_model_path())
 

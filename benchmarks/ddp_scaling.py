@@ -37,7 +37,8 @@ def rank_process(rank: int, world: int, port: int, args: argparse.Namespace, out
     from transformers import BertModel
 
     from bench.config import TrainConfig
-    from bench.model.encoder import BiEncoder, tiny_config
+    from bench.model.encoder import BiEncoder
+    from bench.model.pretrained import tiny_config
     from bench.tasks.batching import Encoded
     from bench.training.device import resolve_device
     from bench.training.loop import train

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from bench.config import TaskConfig, load_config
-from bench.model.encoder import load_pretrained
+from bench.model.pretrained import load_pretrained
 from bench.registry import REGISTRY, load_plugins
 from bench.tasks.task import load_task
 from bench.tasks.tokenised import tokenise

@@ -50,7 +50,8 @@ from pathlib import Path
 import torch
 
 from bench.config import TrainConfig, load_config
-from bench.model.encoder import BiEncoder, builtin_model_path, load_pretrained
+from bench.model.encoder import BiEncoder
+from bench.model.pretrained import builtin_model_path, load_pretrained
 from bench.results.store import Store
 from bench.tasks.batching import encode_texts
 from bench.tasks.task import Pair, load_task

@@ -5,7 +5,8 @@ import torch
 
 from bench.analysis import leaderboard
 from bench.config import StatsConfig, TaskConfig, config_from_dict
-from bench.model.encoder import BiEncoder, load_pretrained
+from bench.model.encoder import BiEncoder
+from bench.model.pretrained import load_pretrained
 from bench.results.store import Store
 from bench.tasks.task import load_task
 from bench.training.runner import run_suite

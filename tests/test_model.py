@@ -78,8 +78,13 @@ def test_a_depth_fraction_asks_the_same_share_of_models_of_any_depth():
         model = BiEncoder(tiny_bert(layers=layers))
         REGISTRY.build("layer-freeze", {"fraction": 0.5}).prepare(model)
         assert model.message_tower.frozen_prefix == frozen  # 1.5 of 3 layers rounds up, to 2
+        model = BiEncoder(tiny_bert(layers=layers))
+        REGISTRY.build("drop-freeze", {"drop_fraction": 1 / 3, "freeze_fraction": 1 / 3}).prepare(model)
+        assert (model.num_layers, model.message_tower.frozen_prefix) == (layers - dropped, dropped)
     with pytest.raises(BenchError, match="fraction must be in"):
         REGISTRY.build("layer-freeze", {"fraction": 1.0})
+    with pytest.raises(BenchError, match="fraction must be in"):
+        REGISTRY.build("drop-freeze", {"freeze_fraction": -0.1})
     with pytest.raises(BenchError, match="fraction must be float"):
         REGISTRY.build("layer-drop", {"fraction": "third"})
 

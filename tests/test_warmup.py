@@ -3,7 +3,7 @@
 import torch
 
 from bench.config import TaskConfig, TrainConfig
-from bench.model.encoder import load_pretrained, weights_hash
+from bench.model.pretrained import load_pretrained, weights_hash
 from bench.tasks.task import load_task
 from bench.tasks.tokenised import tokenise
 from bench.training.warmup import warm_up

@@ -16,6 +16,7 @@ from bench.config.schema import (
     CheckConfig,
     CheckThresholds,
     Config,
+    EnergyConfig,
     StatsConfig,
     StrategySpec,
     SuiteConfig,
@@ -152,7 +153,8 @@ def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str)
     return SuiteConfig(**values)
 
 
-TOP_KEYS = ("db", "device", "default_suite", "plugins", "train", "stats", "tasks", "suites", "check", "workers")
+TOP_KEYS = ("db", "device", "default_suite", "plugins", "train", "stats", "tasks", "suites", "check", "workers",
+            "energy")
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -209,6 +211,7 @@ def config_from_dict(data: dict[str, Any], source: str = "bench.toml") -> Config
                          f"{did_you_mean(top['default_suite'], names)}; suites: {', '.join(names)} "
                          "(defined as [suites.NAME]); fix it in bench.toml")
     top["workers"] = _build(WorkersConfig, _table(data, "workers", source), "workers")
+    top["energy"] = _build(EnergyConfig, _table(data, "energy", source), "energy")
     if "plugins" in data:
         plugins = data["plugins"] if isinstance(data["plugins"], list) else [data["plugins"]]
         top["plugins"] = tuple(_coerce(p, str, "plugins") for p in plugins)

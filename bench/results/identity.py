@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from bench.config import StrategySpec, SuiteConfig
-    from bench.model.encoder import BiEncoder, LoadedModel
+    from bench.model.encoder import BiEncoder
+    from bench.model.pretrained import LoadedModel
     from bench.tasks.task import Task
 
 

@@ -79,6 +79,11 @@ class Run(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     work: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     """The work ledger's totals (bench.model.ledger): what the steps really computed; None before bench kept it."""
+    energy_joules: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The training region's energy; None: not measured (runs before 0005, a GPU without NVML)."""
+    energy_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """`counter` (NVML, RAPL) or `estimated` (the CPU-time power model): never compared with each other."""
+    energy_meter: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
     def metrics(self) -> dict[str, float | None]:
         return {name: getattr(self, name) for name in METRICS}

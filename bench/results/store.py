@@ -26,7 +26,7 @@ from bench.results.engine import engine_for, sqlite_path, use_wal
 from bench.results.identity import Cell, RunIdentity
 from bench.results.models import Base, CurvePoint, HardwarePeak, Meta, QueryRanks, Run, StepTimes
 
-SCHEMA_VERSION = 4  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
+SCHEMA_VERSION = 5  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 PEAK_LOCK = 2111139991  # ... and while a worker measures the machine's matmul peak
 

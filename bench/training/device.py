@@ -13,6 +13,7 @@ import torch
 from bench.errors import BenchError
 from bench.results.identity import Hardware
 from bench.training import distributed
+from bench.training.energy import CpuTimeEstimate, EnergyGauge, Meter, nvml_meter, rapl_meter
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -56,8 +57,9 @@ class Stopwatch:
     Under several ranks, `start` and `stop` wait at a barrier, so `seconds` spans all ranks' work (the slowest
     rank's), and `busy_seconds` is this rank's own share: up to its last step, before the closing barrier."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, energy: EnergyGauge | None = None):
         self.device = device
+        self.energy = energy or EnergyGauge(None)  # read at each region's start and stop, never per step
         self.seconds = 0.0
         self.busy_seconds = 0.0
         self._started: float | None = None
@@ -73,6 +75,7 @@ class Stopwatch:
     def start(self) -> None:
         synchronize(self.device)
         distributed.barrier()
+        self.energy.start()
         self._started = time.perf_counter()
         self._regions.append([self._mark(self._started)])
 
@@ -87,6 +90,7 @@ class Stopwatch:
         end = self._mark() if self.device.type == "cuda" else None
         synchronize(self.device)
         now = time.perf_counter()
+        self.energy.stop()
         busy = now - self._started
         self.busy_seconds += busy
         distributed.counters["busy_seconds"] += busy
@@ -107,6 +111,17 @@ class Stopwatch:
             synchronize(self.device)
             return [a.elapsed_time(b) / 1000 for a, b in pairs]  # milliseconds
         return [b - a for a, b in pairs]
+
+
+def energy_meter(device: torch.device, watts_per_core: float) -> Meter | None:
+    """The GPU's NVML counter; for a CPU run RAPL (one process only: ranks on one host share its packages), else
+    the CPU-time estimate. None for a GPU without NVML: its power cannot be told from the CPU's time."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+        return nvml_meter(index, f"GPU-{uuid}" if uuid is not None else None)
+    rapl = rapl_meter() if distributed.world_size() == 1 else None
+    return rapl or CpuTimeEstimate(watts_per_core)
 
 
 def reset_peak_memory(device: torch.device) -> None:

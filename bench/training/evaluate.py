@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from bench.metrics import first_relevant_ranks, gold_ranks
-from bench.model.encoder import BiEncoder, LoadedModel, PrefixCache, Tower, weights_hash
+from bench.model.encoder import BiEncoder, PrefixCache, Tower
+from bench.model.pretrained import LoadedModel, weights_hash
 from bench.tasks.batching import Encoded
 from bench.tasks.tokenised import RankingInputs
 

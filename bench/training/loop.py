@@ -21,6 +21,7 @@ from bench.registry import StepContext, Strategy
 from bench.tasks.batching import Encoded
 from bench.training import distributed
 from bench.training.device import Stopwatch
+from bench.training.energy import Energy, EnergyGauge
 
 
 @dataclass
@@ -33,6 +34,8 @@ class TrainResult:
     """Each step's seconds, dev evaluations left out: they sum to `seconds`."""
     work: dict = field(default_factory=dict)
     """The work ledger's totals (bench/model/ledger.py)."""
+    energy: Energy | None = None
+    """The training region's energy (bench/training/energy.py), dev evaluations left out."""
 
 
 def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
@@ -100,13 +103,14 @@ def train_step(model: BiEncoder, optimizer: torch.optim.Optimizer, scheduler: to
 def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfig, seed: int,
           device: torch.device, evaluate_dev: Callable[[], dict] | None = None,
           on_step: Callable[[], None] | None = None, strategy: Strategy | None = None,
-          ledger: WorkLedger | None = None) -> TrainResult:
+          ledger: WorkLedger | None = None, energy: EnergyGauge | None = None) -> TrainResult:
     """Train `model` in place; `strategy` acts through its lifecycle hooks and `ledger` counts each step's work
     (its totals land in `TrainResult.work`). A strategy that does not train gets no steps: only the dev curve's
     starting point."""
     strategy = strategy or Strategy()
     if not strategy.trains:  # evaluated as loaded (zero-shot): no step, nothing timed
-        return TrainResult(curve=[{"seconds": 0.0, "step": 0, **evaluate_dev()}] if evaluate_dev else [])
+        return TrainResult(curve=[{"seconds": 0.0, "step": 0, **evaluate_dev()}] if evaluate_dev else [],
+                           energy=energy.energy() if energy else None)  # nothing trained: 0 J, from its meter
     cfg = strategy.configure(cfg)  # this run's own settings (e.g. bf16); the suite's, and their hash, are unchanged
     ledger = ledger or WorkLedger(model.original_shape())
     batch_size = min(cfg.batch_size, len(messages))
@@ -123,7 +127,7 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     torch.manual_seed(seed)  # dropout masks
     model.train()
     strategy.begin(context)
-    clock = Stopwatch(device)
+    clock = Stopwatch(device, energy)
     clock.start()
     for step in range(steps):
         index = distributed.shard(order[step])  # this rank's part of the global batch (all of it on one rank)
@@ -145,6 +149,7 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
                 clock.start()
     result.seconds = clock.stop()  # a stopped clock adds nothing: the last curve point is the training time
     result.step_seconds = clock.step_seconds()
+    result.energy = clock.energy.energy()
     strategy.end(context)
     result.work = ledger.totals()
     result.steps, result.pairs = steps, steps * batch_size

@@ -61,13 +61,15 @@ class RankStore:
         mine = {"rank": rank(), "train_seconds": results.get("train_seconds"),
                 "busy_seconds": round(counters["busy_seconds"], 6),
                 "collective_seconds": round(counters["collective_seconds"], 6),
-                "peak_memory_bytes": results.get("peak_memory_bytes"), "mrr": results.get("mrr")}  # ranks agree
+                "peak_memory_bytes": results.get("peak_memory_bytes"), "mrr": results.get("mrr"),  # ranks agree
+                "energy_joules": results.get("energy_joules"), "energy_source": results.get("energy_source")}
         every_rank = gather_objects(mine)
         if self._store is None:
             return
         peaks = [r["peak_memory_bytes"] for r in every_rank if r["peak_memory_bytes"] is not None]
         environment = {**self._environment.pop(run_id, {}), "world_size": world_size(), "ranks": every_rank}
-        results = {**results, "environment": environment, **({"peak_memory_bytes": max(peaks)} if peaks else {})}
+        results = {**results, "environment": environment, **({"peak_memory_bytes": max(peaks)} if peaks else {}),
+                   **energy_of_ranks(every_rank)}
         self._store.complete_run(run_id, results, curve, ranks, intent_ranks, step_seconds)
 
     def fail_run(self, run_id: str, error: str) -> None:
@@ -75,6 +77,14 @@ class RankStore:
             self._store.fail_run(run_id, error)
         else:
             publish(error)
+
+
+def energy_of_ranks(every_rank: list[dict]) -> dict[str, Any]:
+    """The run's energy: every rank's own device summed, when every rank measured it from the same source."""
+    sources = {r["energy_source"] for r in every_rank}
+    if None in sources or len(sources) != 1:
+        return {"energy_joules": None, "energy_source": None, "energy_meter": None}
+    return {"energy_joules": sum(r["energy_joules"] for r in every_rank)}
 
 
 def rank_store(store: Store | None) -> Store | RankStore | None:

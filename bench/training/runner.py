@@ -13,12 +13,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.config import Config, StrategySpec, SuiteConfig, TrainConfig, WorkersConfig
+from bench.config import Config, EnergyConfig, StrategySpec, SuiteConfig, TrainConfig, WorkersConfig
 from bench.errors import BenchError
 from bench.metrics import CURVE_METRICS, summarise
 from bench.model import costmodel
-from bench.model.encoder import BiEncoder, LoadedModel, load_pretrained
+from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
+from bench.model.pretrained import LoadedModel, load_pretrained
 from bench.registry import REGISTRY, Strategy
 from bench.results.identity import Cell, Fingerprints, Hardware, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
@@ -26,7 +27,8 @@ from bench.results.store import Store
 from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
 from bench.training import distributed, environment
-from bench.training.device import describe, peak_memory, reset_peak_memory, resolve_device
+from bench.training.device import describe, energy_meter, peak_memory, reset_peak_memory, resolve_device
+from bench.training.energy import Energy, EnergyGauge
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.loop import total_steps, train
 from bench.training.rank_store import RankStore, rank_store
@@ -45,6 +47,7 @@ class SuiteContext:
     env: dict
     show_progress: bool = False
     workers: WorkersConfig = WorkersConfig()
+    energy: EnergyConfig = EnergyConfig()
     untrained: dict[tuple[str, float, str], tuple[str, Measurement]] = field(default_factory=dict)
     """(model, data fraction, strategy) -> (run id, measurement) of a strategy that does not train: its model is
     the same for every seed, so it is evaluated once and its other seeds' runs store that evaluation."""
@@ -94,6 +97,8 @@ class Measurement:
     intent_ranks: np.ndarray
     step_seconds: np.ndarray
     """Each training step's seconds (empty for a strategy that does not train); they sum to `train_seconds`."""
+    energy: Energy | None = None
+    """The training region's energy and its source; None where neither a counter nor the estimate applies."""
 
     @property
     def device_hours(self) -> float:
@@ -109,7 +114,10 @@ class Measurement:
                 "device_hours": self.device_hours, "peak_memory_bytes": self.peak_memory_bytes,
                 "memory_kind": self.memory_kind, "samples_per_second": self.samples_per_second,
                 "steps": self.steps, "train_pairs": self.train_pairs, "test_pairs": self.test_pairs,
-                "test_left_out": self.test_left_out, **self.metrics}
+                "test_left_out": self.test_left_out, **self.metrics,
+                "energy_joules": self.energy.joules if self.energy else None,
+                "energy_source": self.energy.source if self.energy else None,
+                "energy_meter": self.energy.meter if self.energy else None}
 
 
 def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float, work: dict | None = None) -> float:
@@ -201,7 +209,7 @@ def run_suite(config: Config, suite: SuiteConfig, store: Store | None, device_na
     loaded = loaded or load_suite(config, suite, device_name)
     distributed.share_suite(suite, loaded.device, rerun)  # the other ranks run it with rank 0 (they pass no store)
     context = SuiteContext(rank_store(store), suite, loaded.task, loaded.device, loaded.hardware,
-                           environment.capture(), show_progress, config.workers)
+                           environment.capture(), show_progress, config.workers, config.energy)
     cells = plan(suite, loaded.task, loaded.models, loaded.strategies, loaded.hardware)
     distributed.check_same("suite plan", [c.cell for c in cells])
     todo = cells if rerun else open_cells(context, cells)
@@ -359,7 +367,8 @@ def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built:
               disable=not context.show_progress or not steps) as bar:
         result = train(model, data.train_messages, data.train_replies, cfg, seed, device,
                        evaluate_dev=evaluate_dev if len(task.dev) else None, on_step=lambda: bar.update(1),
-                       strategy=built.strategy, ledger=ledger)
+                       strategy=built.strategy, ledger=ledger,
+                       energy=EnergyGauge(energy_meter(device, context.energy.watts_per_core)))
     started = time.perf_counter()
     ranks, intent_ranks = ranks_of(data.test)
     eval_seconds = time.perf_counter() - started
@@ -369,4 +378,4 @@ def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built:
         steps=result.steps, pairs_trained=result.pairs, train_pairs=len(data.train_messages),
         test_pairs=len(task.test), test_left_out=task.test_left_out, metrics=summarise(ranks, intent_ranks),
         curve=result.curve, ranks=ranks, intent_ranks=intent_ranks,
-        step_seconds=np.asarray(result.step_seconds, dtype=np.float64))
+        step_seconds=np.asarray(result.step_seconds, dtype=np.float64), energy=result.energy)
