@@ -111,6 +111,7 @@ def run_record(run: Run) -> dict[str, Any]:
             "status": run.status, "started_at": run.started_at, "ended_at": run.ended_at,
             **{c: getattr(run, c) for c in CELL}, "device_name": run.device_name,
             "train_seconds": run.train_seconds, "device_hours": run.device_hours, "steps": run.steps,
+            "energy_joules": run.energy_joules, "energy_source": run.energy_source, "energy_meter": run.energy_meter,
             "layers": run.layers, "trainable_params": run.trainable_params, **run.metrics(),
             **{c: getattr(run, c) for c in HASHES}, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
             "settings": run.settings, "environment": run.environment, "error": run.error}

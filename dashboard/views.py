@@ -45,7 +45,10 @@ def leaderboard_frame(rows: list[Row]) -> pd.DataFrame:
             "robust time reduction CI": ci_text(row.robust_time_reduction_ci, percent=True),
             "time reduction": row.time_reduction,
             "time reduction CI": ci_text(row.time_reduction_ci, percent=True), "train s": row.train_seconds,
-            "device-hours": row.device_hours, f"{label(row.headline_metric)} (headline)": row.headline.mean,
+            "device-hours": row.device_hours, "energy J": row.energy_joules,
+            "energy source": row.energy_source or "not measured", "energy reduction": row.energy_reduction,
+            "energy reduction CI": ci_text(row.energy_reduction_ci, percent=True),
+            f"{label(row.headline_metric)} (headline)": row.headline.mean,
         }
         for metric, result in row.metrics.items():
             record[delta_column(metric)] = result.delta
@@ -71,6 +74,11 @@ def leaderboard_column_config(frame: pd.DataFrame) -> dict:
                                                         "train time, mean over paired seeds"),
         "train s": st.column_config.NumberColumn(format="%.1f"),
         "device-hours": st.column_config.NumberColumn(format="%.4f"),
+        "energy J": st.column_config.NumberColumn(format="%.0f", help="training energy, mean over seeds: a counter "
+                                                  "(NVML, RAPL) or the CPU-time estimate, as `energy source` says"),
+        "energy reduction": st.column_config.NumberColumn(
+            format="percent", help="1 - strategy/baseline joules, paired over seeds; only where both sides have "
+            "the same source (an estimate is never compared with a counter)"),
         "to target": st.column_config.NumberColumn(format="%.1f s", help="training seconds until the dev headline "
                                                    "reached the target (mean over seeds that all reached it)"),
         "speedup": st.column_config.NumberColumn(format="%.2f×"),

@@ -3,12 +3,14 @@ estimate's arithmetic, each with literal values; and a run stores its energy, fl
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from bench.errors import BenchError
 from bench.training.energy import CpuTimeEstimate, EnergyGauge, nvml_meter, rapl_meter
 
 
@@ -135,3 +137,70 @@ def test_a_run_on_this_cpu_stores_its_energy_flagged(tmp_path):
     assert base.energy_joules > 0 and zero.energy_joules == 0.0  # nothing trained, nothing spent
     if base.energy_source == "estimated":  # no more than every core busy for the whole region
         assert base.energy_joules <= 12.5 * torch.get_num_threads() * base.train_seconds * 1.05 + 0.5
+
+
+def _board(tmp_path, runs):
+    from bench.analysis import leaderboard
+    from bench.results.store import Store
+    from tests.support.stored import STATS, add_run
+
+    store = Store(f"sqlite:///{tmp_path}/e.db")
+    for name, params, seconds, worse, energies in runs:
+        for seed, energy in enumerate(energies):
+            add_run(store, name, params, seed, seconds, worse, energy=energy)
+    return leaderboard.build(store, STATS)
+
+
+def test_the_leaderboard_pairs_energy_over_seeds_and_never_mixes_sources(tmp_path):
+    board = _board(tmp_path, [
+        ("baseline", {}, 30.0, 1.0, [(100.0, "counter"), (110.0, "counter")]),
+        ("layer-drop", {"count": 2}, 19.0, 1.05, [(60.0, "counter"), (77.0, "counter")]),  # saves 40% and 30%
+        ("layer-freeze", {"count": 2}, 24.0, 1.2, [(80.0, "estimated"), (88.0, "estimated")]),
+        ("layer-freeze", {"count": 1}, 27.0, 1.1, [None, None]),  # stored before energy was kept
+    ])
+    rows = {row.strategy: row for row in board.rows}
+    drop = rows["layer-drop(count=2)"]
+    assert drop.energy_joules == pytest.approx(68.5) and drop.energy_source == "counter"
+    assert drop.energy_reduction == pytest.approx(0.35)
+    assert drop.energy_reduction_ci.lo == pytest.approx(0.35 - 12.706205 * 0.05, abs=1e-5)  # t(1 df), sd/sqrt 2
+    assert (drop.energy_to_target_joules is None) == (drop.time_to_target_seconds is None)
+    assert rows["baseline"].energy_to_target_joules == pytest.approx(105.0)  # its last curve point hits the target
+    estimated = rows["layer-freeze(count=2)"]
+    assert estimated.energy_source == "estimated" and estimated.energy_reduction is None  # a counter baseline
+    old = rows["layer-freeze(count=1)"]
+    assert old.energy_joules is None and old.energy_reduction is None
+
+    from bench.render.tables import display_rows, render
+
+    cells = {cell["strategy"]: cell for cell in display_rows(board)}
+    assert cells["layer-drop(count=2)"]["energy"] == "68 J ctr"
+    assert cells["layer-drop(count=2)"]["energy red."].startswith("35.0% [")
+    freeze = cells["layer-freeze(count=2)"]
+    assert freeze["energy"] == "84 J est" and freeze["energy red."] == "-"
+    assert cells["layer-freeze(count=1)"]["energy"] == "not measured"
+    text = render(board, "table")
+    assert "energy est: ESTIMATED, not measured" in text and "energy ctr: a hardware counter" in text
+    exported = {row["strategy"]: row for row in json.loads(render(board, "json"))}
+    assert exported["layer-drop(count=2)"]["energy_reduction"] == pytest.approx(0.35)
+    assert exported["layer-freeze(count=1)"]["energy_joules"] is None
+
+
+def test_check_gates_on_the_energy_reduction(tmp_path):
+    from bench.analysis.gate import evaluate, validate
+    from bench.config import config_from_dict
+
+    board = _board(tmp_path, [
+        ("baseline", {}, 30.0, 1.0, [(100.0, "counter"), (110.0, "counter")]),
+        ("layer-drop", {"count": 2}, 19.0, 1.05, [(60.0, "counter"), (77.0, "counter")]),
+        ("layer-freeze", {"count": 2}, 24.0, 1.2, [(80.0, "estimated"), (88.0, "estimated")]),
+    ])
+    for limit, passed in ((0.30, True), (0.40, False)):
+        config = config_from_dict({"suites": {"t": {"task": "email", "strategies": [
+            "baseline", "layer-drop:count=2", "layer-freeze:count=2"]}}, "check": {"min_energy_reduction": limit}})
+        checks, notes = evaluate(config, config.suite("t"), board, None)
+        energy = [c for c in checks if c.check == "energy reduction vs baseline"]
+        assert [(c.strategy, c.passed) for c in energy] == [("layer-drop(count=2)", passed)]
+        assert any("layer-freeze(count=2): no energy reduction" in note for note in notes)
+    config = config_from_dict({"suites": {"t": {"task": "email"}}, "check": {"min_energy_reduction": 1.5}})
+    with pytest.raises(BenchError, match=r"check.min_energy_reduction = 1.5 must be below 1"):
+        validate(config, config.suite("t"), set())

@@ -14,6 +14,9 @@ Checks, per leaderboard row (the newest completed run of each seed, paired with 
   limit: the robust one from paired per-step times, bursts of background load trimmed, where both sides have
   step times, else the wall-clock one (mean of the per-seed reductions); the check's detail says which. Noise
   is real, so set it with margin.
+* `min_energy_reduction`: the paired energy reduction vs the baseline (1 - joules / baseline joules, mean over
+  seeds) must be >= the limit; only where both sides measured energy from the same source (a counter, or the
+  estimate on both sides), else no check and a note.
 * `max_relevance_loss`: loss = baseline - strategy on the headline metric. One seed: the point estimate must
   be <= the limit (a one-seed interval would ignore seed noise). Several seeds: the non-inferiority verdict,
   with this limit as the margin (not [stats].margin), must be `non-inferior`, i.e. the upper confidence bound
@@ -47,8 +50,8 @@ from bench.metrics import BY_NAME, METRICS
 PASSED, FAILED, NOTHING = 0, 1, 3  # the gate's outcomes; `python -m bench check` exits with them
 MATCH_KEYS = ("strategy", "task", "model", "train_fraction", "device")  # Row fields a reference row must share
 # Which rule made a check (`Check.rule`): the renderer words and formats each kind its own way.
-TIME_REDUCTION, RELEVANCE_LOSS, SLOWDOWN, METRIC_DROP, HAS_RESULT = (
-    "time_reduction", "relevance_loss", "slowdown", "metric_drop", "has_result")
+TIME_REDUCTION, RELEVANCE_LOSS, SLOWDOWN, METRIC_DROP, HAS_RESULT, ENERGY_REDUCTION = (
+    "time_reduction", "relevance_loss", "slowdown", "metric_drop", "has_result", "energy_reduction")
 
 
 @dataclass
@@ -120,6 +123,7 @@ def validate(config: Config, suite: SuiteConfig, labels: set[str]) -> None:
 
 def _check_range(where: str, limits: CheckThresholds) -> None:
     rules = {"min_time_reduction": (lambda v: v < 1, "below 1 (a fraction of the baseline's time)"),
+             "min_energy_reduction": (lambda v: v < 1, "below 1 (a fraction of the baseline's energy)"),
              "max_relevance_loss": (lambda v: 0 <= v <= 1, "between 0 and 1 (absolute metric units)"),
              "max_slowdown": (lambda v: 0 <= v < 1, "between 0 and 1 (a fraction of the reference throughput)"),
              "max_metric_drop": (lambda v: 0 <= v <= 1, "between 0 and 1 (absolute metric units)")}
@@ -190,7 +194,8 @@ def _vs_baseline(row: Row, limits: CheckThresholds, explicit: set[str], confiden
     if not row.samples_per_second:  # zero-shot: no training steps were run
         if limits.max_relevance_loss is not None and "max_relevance_loss" in explicit:
             return [_relevance_loss(row, limits.max_relevance_loss, confidence)]
-        if limits.min_time_reduction is not None or limits.max_relevance_loss is not None:
+        if any(v is not None for v in (limits.min_time_reduction, limits.min_energy_reduction,
+                                        limits.max_relevance_loss)):
             notes.append(f"{label}: does not train, so no time check, and no relevance-loss check unless its "
                          "own strategies entry sets max_relevance_loss (it is a reference point, like the baseline)")
         return []
@@ -203,9 +208,24 @@ def _vs_baseline(row: Row, limits: CheckThresholds, explicit: set[str], confiden
             f": {_pct(ci.lo)} to {_pct(ci.hi)} ({confidence:.0%} CI)" if ci else "")
         out.append(Check(label, "time reduction vs baseline", observed, limits.min_time_reduction, ">=",
                          observed >= limits.min_time_reduction, detail=detail, rule=TIME_REDUCTION))
+    if limits.min_energy_reduction is not None:
+        out += _energy_reduction(row, limits.min_energy_reduction, confidence, notes)
     if limits.max_relevance_loss is not None:
         out.append(_relevance_loss(row, limits.max_relevance_loss, confidence))
     return out
+
+
+def _energy_reduction(row: Row, limit: float, confidence: float, notes: list[str]) -> list[Check]:
+    """The paired energy reduction (a point estimate) against the limit; none, with a note, where the strategy or
+    its baseline has no energy or the two come from different sources (a counter and an estimate)."""
+    if row.energy_reduction is None:
+        notes.append(f"{row.strategy}: no energy reduction (energy not measured, or measured differently from the "
+                     "baseline's), so no energy check")
+        return []
+    ci = row.energy_reduction_ci
+    detail = f"{row.energy_source}" + (f": {_pct(ci.lo)} to {_pct(ci.hi)} ({confidence:.0%} CI)" if ci else "")
+    return [Check(row.strategy, "energy reduction vs baseline", row.energy_reduction, limit, ">=",
+                  row.energy_reduction >= limit, detail=detail, rule=ENERGY_REDUCTION)]
 
 
 def _relevance_loss(row: Row, limit: float, confidence: float) -> Check:
@@ -270,7 +290,7 @@ def evaluate(config: Config, suite: SuiteConfig, board: Leaderboard, reference: 
     checks: list[Check] = []
     notes: list[str] = []
     cells = sorted({_cell(row) for row in board.rows}, key=str)
-    active = ["min_time_reduction", "max_relevance_loss"]
+    active = ["min_time_reduction", "min_energy_reduction", "max_relevance_loss"]
     active += ["max_slowdown", "max_metric_drop"] if reference is not None else []
     configured = compared = False
     for row in board.rows:

@@ -178,9 +178,37 @@ def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], rank
     matrix = _per_query_matrix(runs, ranks)
     row.exact_pairs, row.intent_pairs = (len(values) for values in ranks[first.id])
     row.train_pairs, row.steps = first.train_pairs, max((runs[s].steps or 0) for s in seeds)
+    _add_energy(cfg, row, runs, base_runs, curves, targets)
     base = {metric: values[[sorted(base_runs).index(s) for s in seeds]] for metric, values in base_matrix.items()}
     pending.append((row, matrix, base))
     return row
+
+
+def _energy(runs: list[Run]) -> tuple[dict[int, float], str | None]:
+    """Per seed joules and their one source; ({}, None) where a run has none or the sources differ."""
+    sources = {run.energy_source for run in runs}
+    if len(sources) != 1 or None in sources or any(run.energy_joules is None for run in runs):
+        return {}, None
+    return {run.seed: run.energy_joules for run in runs}, sources.pop()
+
+
+def _add_energy(cfg: StatsConfig, row: Row, runs: dict[int, Run], base_runs: dict[int, Run], curves: dict,
+                targets: dict[int, float]) -> None:
+    """Mean energy and its source; the paired reduction vs the baseline where both sides have one source and the
+    baseline spent some; the energy until the dev target (every seed reached it, every point metered)."""
+    joules, source = _energy(list(runs.values()))
+    if not joules:
+        return
+    row.energy_joules, row.energy_source = float(np.mean(list(joules.values()))), source
+    base, base_source = _energy([base_runs[seed] for seed in runs])
+    if base and base_source == source and all(value > 0 for value in base.values()):
+        row.energy_reduction, lo, hi = stats.mean_ci(stats.time_reductions(joules, base), cfg.confidence)
+        row.energy_reduction_ci = None if lo is None else Interval(lo, hi)
+    reached = [stats.time_to_target([(p.joules, p.headline) for p in curves.get(run.id, [])], targets[seed])
+               if seed in targets and all(p.joules is not None for p in curves.get(run.id, [])) else None
+               for seed, run in runs.items()]
+    if reached and all(value is not None for value in reached):
+        row.energy_to_target_joules = float(np.mean(reached))
 
 
 def _robust_time_reduction(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run],

@@ -117,6 +117,15 @@ class Row:
     noise_query: float | None = None
     noise_residual: float | None = None
     noise_queries: int | None = None
+    # The training region's energy (bench/training/energy.py): mean joules over seeds and their source, `counter`
+    # (NVML, RAPL) or `estimated` (the CPU-time power model), None where a seed has none or the seeds' sources
+    # differ; the paired reduction vs the baseline, only where both sides share one source (an estimate is never
+    # compared with a counter); and the joules spent until the dev headline reached the target.
+    energy_joules: float | None = None
+    energy_source: str | None = None
+    energy_reduction: float | None = None
+    energy_reduction_ci: Interval | None = None
+    energy_to_target_joules: float | None = None
     # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
     missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -157,7 +166,7 @@ class Row:
     def from_json(cls, data: dict[str, Any]) -> Row:
         """A row from an export (any version); a key it lacks reads as None and is listed in `missing`."""
         values = {name: data.get(name) for name in _FIELDS if name != "metrics"}
-        for name in ("time_reduction_ci", "robust_time_reduction_ci"):
+        for name in ("time_reduction_ci", "robust_time_reduction_ci", "energy_reduction_ci"):
             values[name] = Interval.from_json(values[name])
         metrics = {metric: MetricResult.from_json(metric, data) for metric in METRICS}
         return cls(**values, metrics=metrics,
@@ -227,5 +236,6 @@ def _keys() -> tuple[str, ...]:
 JSON_KEYS = _keys()  # the export's keys, in order
 APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
                  "achieved_flops", "peak_flops", "devices", "exact_pairs", "intent_pairs", "train_pairs", "steps",
-                 "noise_seed", "noise_query", "noise_residual", "noise_queries")
+                 "noise_seed", "noise_query", "noise_residual", "noise_queries", "energy_joules", "energy_source",
+                 "energy_reduction", "energy_reduction_ci", "energy_to_target_joules")
 """Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

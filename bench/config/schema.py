@@ -159,6 +159,7 @@ class CheckThresholds:
     """Regression gate limits; None means the check is off."""
 
     min_time_reduction: float | None = None
+    min_energy_reduction: float | None = None
     max_relevance_loss: float | None = None
     max_slowdown: float | None = None
     max_metric_drop: float | None = None

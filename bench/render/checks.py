@@ -8,7 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.analysis.gate import HAS_RESULT, METRIC_DROP, NOTHING, PASSED, SLOWDOWN, TIME_REDUCTION, Check
+from bench.analysis.gate import (
+    ENERGY_REDUCTION,
+    HAS_RESULT,
+    METRIC_DROP,
+    NOTHING,
+    PASSED,
+    SLOWDOWN,
+    TIME_REDUCTION,
+    Check,
+)
 from bench.render.grid import markdown_table, text_table
 
 HEADERS = ("strategy", "check", "observed", "allowed", "result")
@@ -23,7 +32,7 @@ def shown(check: Check) -> tuple[str, str]:
     the observation came from."""
     if check.rule == HAS_RESULT:
         return "no comparable completed run", "a completed run"
-    if check.rule in (TIME_REDUCTION, SLOWDOWN):
+    if check.rule in (TIME_REDUCTION, SLOWDOWN, ENERGY_REDUCTION):
         observed, allowed = _pct(check.observed), _pct(check.allowed)
     else:
         observed, allowed = f"{check.observed:+.4f}", f"{check.allowed:.4f}"

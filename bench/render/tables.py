@@ -44,7 +44,9 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
         reduction, interval, robust = row.headline_time_reduction
         cells = {"strategy": row.strategy, "seeds": str(row.runs), "train s": _num(row.train_seconds, 1),
                  "time red.": _pct(reduction) + _ci(interval) + ("" if robust or reduction is None else " (wall)"),
-                 "wall red.": _pct(row.time_reduction), "device-h": _num(row.device_hours, 4)}
+                 "wall red.": _pct(row.time_reduction), "device-h": _num(row.device_hours, 4),
+                 "energy": joules(row.energy_joules, row.energy_source),
+                 "energy red.": _pct(row.energy_reduction) + _ci(row.energy_reduction_ci)}
         for metric, result in row.metrics.items():
             cells[label(metric)] = _num(result.mean)
             if row.verdict != "baseline":
@@ -57,6 +59,27 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
         cells["layers"] = str(row.layers)
         out.append(cells)
     return out
+
+
+def joules(value: float | None, source: str | None) -> str:
+    """Energy with its source: `138 J ctr` (a hardware counter), `1.2 kJ est` (the CPU-time estimate)."""
+    if value is None:
+        return "not measured"
+    tag = {"counter": "ctr", "estimated": "est"}.get(source or "", source or "?")
+    return f"{value:.0f} J {tag}" if value < 1000 else f"{value / 1000:.1f} kJ {tag}"
+
+
+def energy_lines(board: Leaderboard) -> list[str]:
+    """How the energy column was measured: said once per source the report holds."""
+    sources = {row.energy_source for row in board.rows}
+    lines = []
+    if "counter" in sources:
+        lines.append("energy ctr: a hardware counter (NVML on a GPU, RAPL on a CPU) read at the start and end of the "
+                     "training region, dev evaluations left out.")
+    if "estimated" in sources:
+        lines.append("energy est: ESTIMATED, not measured: no energy counter was readable, so CPU time x watts per "
+                     "core (bench.toml [energy]); never compared with a counter's figure.")
+    return lines
 
 
 def _limit(row: Row) -> str:
@@ -168,5 +191,5 @@ def render(board: Leaderboard, fmt: str) -> str:
                             ("By pre-trained model", ablations.by_model(board, fmt))):
         if ablation:
             parts += [f"### {title}" if fmt == "markdown" else f"{title}:", ablation, ""]
-    notes += _peak_lines(board) + scaling_lines(board)
+    notes += energy_lines(board) + _peak_lines(board) + scaling_lines(board)
     return "\n".join(parts + notes + _excluded(board))

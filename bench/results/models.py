@@ -97,6 +97,7 @@ class CurvePoint(Base):
     step: Mapped[int] = mapped_column(Integer, primary_key=True)
     seconds: Mapped[float] = mapped_column(Float)
     headline: Mapped[float] = mapped_column(Float)
+    joules: Mapped[float | None] = mapped_column(Float, nullable=True)  # training energy so far; None: no meter
 
 
 # One column per declared metric (bench.metrics): test-set means on runs, the curve's metrics on points.

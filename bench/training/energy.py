@@ -142,6 +142,10 @@ class EnergyGauge:
             self.joules += self.meter.read() - self._started
             self._started = None
 
+    def so_far(self) -> float | None:
+        """Joules over the regions closed so far (a dev-curve point's energy); None without a meter."""
+        return None if self.meter is None else self.joules
+
     def energy(self) -> Energy | None:
         """None when nothing could be measured or estimated (a GPU without NVML)."""
         if self.meter is None:

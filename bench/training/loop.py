@@ -123,7 +123,8 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
 
     result = TrainResult()
     if evaluate_dev:
-        result.curve.append({"seconds": 0.0, "step": 0, **evaluate_dev()})
+        result.curve.append({"seconds": 0.0, "step": 0, "joules": 0.0 if energy and energy.meter else None,
+                             **evaluate_dev()})
     torch.manual_seed(seed)  # dropout masks
     model.train()
     strategy.begin(context)
@@ -143,7 +144,8 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
         clock.lap()
         if evaluate_dev and step + 1 in curve_steps:
             clock.stop()
-            result.curve.append({"seconds": clock.seconds, "step": step + 1, **evaluate_dev()})
+            result.curve.append({"seconds": clock.seconds, "step": step + 1, "joules": clock.energy.so_far(),
+                                 **evaluate_dev()})
             model.train()
             if step + 1 < steps:
                 clock.start()

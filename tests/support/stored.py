@@ -25,9 +25,11 @@ def label(name: str, params: dict) -> str:
 
 
 def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, worse: float, *,
-            fraction: float = 1.0, queries: int = 80, status: str = "completed", step_seconds=None) -> str:
+            fraction: float = 1.0, queries: int = 80, status: str = "completed", step_seconds=None,
+            energy: tuple[float, str] | None = None) -> str:
     """One run written the way the runner writes it: start_run, then complete_run (or fail_run); no step times
-    unless `step_seconds` is given (as for runs stored before bench kept them)."""
+    unless `step_seconds` is given (as for runs stored before bench kept them), no energy unless `energy`
+    (joules, source) is (spent evenly along the curve)."""
     rng = np.random.default_rng(seed)
     difficulty = rng.gamma(2.0, 3.0, size=queries)  # the same per seed for every strategy: paired
     ranks = np.clip(1 + (difficulty * worse * np.random.default_rng([seed, len(name)]).uniform(0.5, 1.5, queries)
@@ -54,11 +56,15 @@ def add_run(store: Store, name: str, params: dict, seed: int, seconds: float, wo
     curve = [{"step": 10 * i, "seconds": seconds * i / max(1, points - 1), "mrr": metrics["mrr"] * (0.7 + 0.1 * i),
               "intent_recall_at_3": metrics["intent_recall_at_3"], "headline": metrics["mrr"] * (0.7 + 0.1 * i)}
              for i in range(points)]
+    for i, point in enumerate(curve):
+        point["joules"] = energy[0] * i / max(1, points - 1) if energy else None
     results = {"train_seconds": seconds, "eval_seconds": 1.0, "device_hours": seconds / 3600,
                "peak_memory_bytes": 500_000_000, "memory_kind": "process_max_rss",
                "samples_per_second": 480 / seconds if seconds else None, "steps": 0 if seconds == 0 else 30,
                "train_pairs": round(240 * fraction), "test_pairs": queries, "test_left_out": 0,
-               "ideal_speedup": None if seconds == 0 else 30.0 / seconds, **metrics}
+               "ideal_speedup": None if seconds == 0 else 30.0 / seconds, **metrics,
+               **({"energy_joules": energy[0], "energy_source": energy[1], "energy_meter": energy[1]} if energy
+                  else {})}
     store.complete_run(run_id, results, curve, ranks, intent, step_seconds)
     return run_id
 
