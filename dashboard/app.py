@@ -130,7 +130,7 @@ def show_leaderboard(board, stats: StatsConfig) -> None:
             st.dataframe(pd.DataFrame(board.excluded), hide_index=True)
 
 
-def show_details(records: list[dict], baseline: str) -> None:
+def show_details(store: Store, records: list[dict], baseline: str) -> None:
     st.header("Run details")
     st.caption("Every completed run in this selection, newest first: parameters, metrics, fingerprint, environment.")
     st.dataframe(views.details_frame(records), hide_index=True)
@@ -143,8 +143,39 @@ def show_details(records: list[dict], baseline: str) -> None:
         st.caption(f"Newest {label} run against the newest {baseline} run.")
     names = {f"{r['strategy']} · seed {r['seed']} · {r['run_id'][:8]}": r for r in records}
     picked = st.selectbox("Inspect one run", list(names))
+    show_run(store, names[picked], records, baseline)
+
+
+def show_run(store: Store, record: dict, records: list[dict], baseline: str) -> None:
+    """One run drilled down: its strategy's seeds, its step-time trace beside its baseline's, its ledger and its
+    fingerprints."""
+    st.subheader(f"Run {record['run_id'][:8]}: {record['strategy']}, seed {record['seed']}")
+    seeds = [r for r in records if r["strategy"] == record["strategy"]]
+    st.dataframe(pd.DataFrame([{"seed": r["seed"], "run": r["run_id"][:8], "train s": r["train_seconds"],
+                                "energy J": r["energy_joules"], "energy source": r["energy_source"] or "not measured",
+                                **{metric_label(m): r[m] for m in ("mrr", "intent_recall_at_3")}} for r in seeds]),
+                 hide_index=True)
+    st.caption(f"Every seed of {record['strategy']} in this selection.")
+    traces = data.step_traces(store, record, records, baseline)
+    if traces.empty:
+        st.caption("No per-step times were stored for this run (it did not train, or predates them).")
+    else:
+        st.vega_lite_chart(spec=views.step_trace_chart(traces).to_dict(), width="stretch")
+        st.caption("Seconds per training step, this run and its baseline on the same seed: a spike on one line only "
+                   "is background load, which the robust time reduction trims.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Work ledger**")
+        if record["work"]:
+            st.dataframe(data.ledger_frame(record), hide_index=True)
+        else:
+            st.caption("No work ledger: the run did not train, or predates the ledger.")
+    with right:
+        st.markdown("**Fingerprints**")
+        st.dataframe(pd.DataFrame([{"fingerprint": key, "value": record[key]} for key in data.HASHES]),
+                     hide_index=True)
     with st.expander("Full record (settings and environment)"):
-        st.json({k: str(v) if k in ("started_at", "ended_at") else v for k, v in names[picked].items()})
+        st.json({k: str(v) if k in ("started_at", "ended_at") else v for k, v in record.items()})
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -218,7 +249,7 @@ def render() -> None:
                    "the timed region): bold, the mean over seeds; faint, each seed. Target: "
                    f"{stats.target_fraction:g} × the baseline's final dev value (mean over seeds).")
 
-    show_details(cached_cell_runs(store, url, token, key), baseline)
+    show_details(store, cached_cell_runs(store, url, token, key), baseline)
     show_unfinished(store, stale_after)
 
 

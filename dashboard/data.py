@@ -114,7 +114,26 @@ def run_record(run: Run) -> dict[str, Any]:
             "energy_joules": run.energy_joules, "energy_source": run.energy_source, "energy_meter": run.energy_meter,
             "layers": run.layers, "trainable_params": run.trainable_params, **run.metrics(),
             **{c: getattr(run, c) for c in HASHES}, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
-            "settings": run.settings, "environment": run.environment, "error": run.error}
+            "settings": run.settings, "environment": run.environment, "error": run.error, "work": run.work}
+
+
+def step_traces(store: Store, record: dict[str, Any], records: list[dict[str, Any]],
+                baseline: str) -> pd.DataFrame:
+    """The run's per-step seconds beside its baseline's of the same seed (a burst of background load shows as a
+    spike on one trace only); empty when neither stored step times."""
+    partner = next((r for r in records if r["name"] == baseline and not r["params"] and r["seed"] == record["seed"]
+                    and r["run_id"] != record["run_id"]), None)
+    runs = [record] + ([partner] if partner else [])
+    times = store.step_times([r["run_id"] for r in runs])
+    frames = [pd.DataFrame({"step": range(1, len(times[r["run_id"]]) + 1), "seconds": times[r["run_id"]],
+                            "run": f"{r['strategy']} · seed {r['seed']}"}) for r in runs if r["run_id"] in times]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "seconds", "run"])
+
+
+def ledger_frame(record: dict[str, Any]) -> pd.DataFrame:
+    """The run's work ledger (what its steps really computed), one row per quantity."""
+    return pd.DataFrame([{"quantity": key, "value": _show(value)} for key, value in flatten(record["work"]).items()],
+                        columns=["quantity", "value"])
 
 
 def cell_runs(store: Store, selection: dict[str, Any]) -> list[dict[str, Any]]:

@@ -201,6 +201,14 @@ def details_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame.from_records(flat)
 
 
+def step_trace_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Seconds per training step, one line per run: where a burst of background load landed, and on which side."""
+    return alt.Chart(frame).mark_line(strokeWidth=1).encode(
+        x=alt.X("step:Q", title="training step"), y=alt.Y("seconds:Q", title="seconds"),
+        color=alt.Color("run:N", legend=alt.Legend(orient="top", title=None)),
+        tooltip=["run", "step", alt.Tooltip("seconds:Q", format=".4f")])
+
+
 def size_frame(rows: list[Row]) -> pd.DataFrame:
     """Per strategy and training-set size: the headline difference and time reduction, with their intervals."""
     records = []

@@ -235,3 +235,33 @@ def test_launcher_command_and_missing_streamlit(monkeypatch):
     with pytest.raises(BenchError, match="streamlit") as err:
         dashboard_launcher.launch("sqlite:///r.db")
     assert "\n" not in str(err.value)
+
+
+def test_a_run_drills_down_to_its_seeds_step_trace_ledger_and_fingerprints(app, tmp_path):
+    url = f"sqlite:///{tmp_path}/drill.db"
+    store = Store(url)
+    burst = [1.0] * 10
+    burst[4] = 6.0  # background load on the strategy's seed 0 only
+    run_ids = {}
+    for seed in (0, 1):
+        add_run(store, "baseline", {}, seed, 10.0, 1.0, step_seconds=[1.0] * 10, energy=(200.0, "estimated"))
+        steps = burst if seed == 0 else [0.6] * 10
+        run_ids[seed] = add_run(store, "layer-drop", {"count": 2}, seed, sum(steps), 1.05, step_seconds=steps,
+                                energy=(120.0 + seed, "estimated"))
+    records = data.cell_runs(store, {"suite": "t"})
+    record = next(r for r in records if r["run_id"] == run_ids[0])
+    traces = data.step_traces(store, record, records, "baseline")
+    assert set(traces["run"]) == {"layer-drop(count=2) · seed 0", "baseline · seed 0"}
+    mine = traces[traces["run"] == "layer-drop(count=2) · seed 0"]["seconds"].tolist()
+    assert mine == pytest.approx(burst) and len(traces) == 20
+
+    at = app(url)
+    picker = next(box for box in at.selectbox if box.label == "Inspect one run")
+    picker.set_value(next(o for o in picker.options if run_ids[0][:8] in o)).run()
+    assert not at.exception
+    assert [s.value for s in at.subheader] == [f"Run {run_ids[0][:8]}: layer-drop(count=2), seed 0"]
+    seeds = next(f.value for f in at.dataframe if {"seed", "energy source"} <= set(f.value.columns))
+    assert seeds["seed"].tolist() == [1, 0] and seeds["energy J"].tolist() == [121.0, 120.0]
+    fingerprints = next(f.value for f in at.dataframe if "fingerprint" in f.value.columns)
+    assert dict(zip(fingerprints["fingerprint"], fingerprints["value"], strict=True))["model_hash"] == "m0"
+    assert any("background load" in c.value for c in at.caption)

@@ -58,6 +58,7 @@ def test_a_v1_database_is_refused_untouched_then_upgraded_with_its_rows_intact(t
     before = path.read_bytes()
     v1_runs = table_rows(path, "runs")
     v1_curves, v1_ranks = table_rows(path, "curve_points"), table_rows(path, "query_ranks")
+    curve_columns = ", ".join(_columns(path, "curve_points"))
     url = f"sqlite:///{path}"
     with pytest.raises(BenchError, match=r"schema revision 0001, this bench needs 0005; upgrade it with "
                                          r"`python -m bench db upgrade"):
@@ -70,7 +71,8 @@ def test_a_v1_database_is_refused_untouched_then_upgraded_with_its_rows_intact(t
     assert upgraded.returncode == 0, upgraded.stderr
     assert "schema revision 0001 -> 0005" in upgraded.stdout
     assert table_rows(path, "runs", ", ".join(_v1_columns(path))) == v1_runs
-    assert table_rows(path, "curve_points") == v1_curves and table_rows(path, "query_ranks") == v1_ranks
+    assert table_rows(path, "curve_points", curve_columns) == v1_curves
+    assert table_rows(path, "query_ranks") == v1_ranks
     assert table_rows(path, "bench_meta") == [("schema_version", "5")]
     assert table_rows(path, "hardware_peaks") == []
     assert table_rows(path, "step_times") == []  # v1 runs have no step times: the report falls back to wall-clock
@@ -102,6 +104,11 @@ def test_upgrade_refuses_what_is_not_a_bench_database(tmp_path):
     assert result.returncode == 2 and "not a bench database" in result.stderr
     missing = bench("db", "upgrade", "--db", f"sqlite:///{tmp_path}/missing.db")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def _columns(path: Path, table: str) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [row[1] for row in conn.execute(f"pragma table_info({table})")]
 
 
 def _v1_columns(path: Path) -> list[str]:

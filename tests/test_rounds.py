@@ -17,12 +17,13 @@ from tests.support.cli import bench
 from tests.support.models import TINY
 
 
-def make_config(tmp_path, margin: float, seeds: list[int]):
+def make_config(tmp_path, margin: float, seeds: list[int],
+                strategies: tuple[str, ...] = ("baseline", "layer-drop:count=1", "layer-freeze:count=1")):
     task = write_task(tmp_path / "task", train=64, test=40, dev=10)
     return config_from_dict({
         "stats": {"margin": margin, "bootstrap_samples": 200},
         "suites": {"t": {"task": str(task), "models": [TINY], "seeds": seeds,
-                         "strategies": ["baseline", "layer-drop:count=1", "layer-freeze:count=1"],
+                         "strategies": list(strategies),
                          "until_decided": True, "max_seeds": 3,
                          "train": {"batch_size": 16, "curve_points": 1, "dev_eval_pairs": 10}}}})
 
@@ -96,3 +97,25 @@ def test_futile_only_when_the_whole_interval_is_within_the_test_sets_half_width_
     assert not futile(-0.020, -0.004, 0.01, 0.008)  # the truth may be below -0.018: inferior is still reachable
     assert not futile(-0.015, 0.001, 0.01, 0.008)  # or above -0.002: non-inferior is still reachable
     assert not futile(None, None, 0.01, 0.008) and not futile(-0.015, -0.004, 0.01, None)
+
+
+def test_an_untrained_model_is_evaluated_once_across_rounds_and_resumes(tmp_path):
+    """zero-shot's model is the same for every seed: one evaluation per model and data fraction, found in the store
+    by later rounds and by a resumed suite (a new process's memory is empty), its ranks reused exactly."""
+    config = make_config(tmp_path, 0.0, [0, 1], ("baseline", "zero-shot", "layer-drop:count=1"))
+    suite = config.suite("t")
+    store = Store(f"sqlite:///{tmp_path}/r.db")
+    loaded = load_suite(config, suite)
+    run_until_decided(config, suite, store, loaded, max_seeds=3)
+    resumed = suite.__class__(**{**suite.__dict__, "seeds": (0, 1, 2, 3, 4), "until_decided": False})
+    run_suite(config, resumed, store, show_progress=False)  # a new suite run: nothing in memory from the first
+    zero = [run for run in store.runs() if run.strategy == "zero-shot"]
+    evaluated = [run for run in zero if not run.environment.get("evaluation_of")]
+    assert len(zero) == 5 and len(evaluated) == 1
+    source = evaluated[0]
+    ranks = store.ranks([run.id for run in zero])
+    for run in zero:
+        if run is not source:
+            assert run.environment["evaluation_of"] == source.id and run.eval_seconds == 0.0
+            assert all((a == b).all() for a, b in zip(ranks[run.id], ranks[source.id], strict=True))
+            assert run.intent_recall_at_3 == source.intent_recall_at_3

@@ -92,7 +92,7 @@ def _add_run(commands, config: Parser, db: Parser, suite: Parser) -> None:
     run.add_argument("--max-seeds", type=positive_int, help="with --until-decided: at most this many seeds (default: "
                      "the suite's max_seeds, 10)")
     run.add_argument("--nproc", type=positive_int, help="train each run on N local ranks (torch's elastic launcher, "
-                     "gloo on CPU, nccl on GPUs); several machines: torchrun ... -m bench run (see README)")
+                     "gloo on CPU, nccl on GPUs); several machines: torchrun ... -m bench run (docs/scaling-out.md)")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--rerun", action="store_true", help="run every cell again, even those already done")
     resume.add_argument("--worker", action="store_true", help="also wait for cells other processes hold, taking over "
@@ -161,8 +161,18 @@ def build_parser() -> Parser:
     copy.add_argument("--to", dest="target", type=database_url, required=True, metavar="URL",
                       help="database to copy into (created if new)")
 
-    export = commands.add_parser("export", parents=[config, db, suite], help="write the leaderboard to a file")
-    export.add_argument("--format", choices=["json", "csv"], default="json")
-    export.add_argument("--out", required=True)
+    _add_export(commands, config, db, suite)
     return parser
+
+
+def _add_export(commands, config: Parser, db: Parser, suite: Parser) -> None:
+    export = commands.add_parser("export", parents=[config, db, suite], help="write the leaderboard to a file, or "
+                                 "log every completed run to MLflow (--to mlflow)")
+    export.add_argument("--to", choices=["file", "mlflow"], default="file",
+                        help="file: the leaderboard as JSON or CSV (--out); mlflow: each run as an MLflow run")
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--out", help="the file to write (--to file)")
+    export.add_argument("--tracking-uri", help="MLflow tracking URI (--to mlflow), e.g. sqlite:///mlflow.db or "
+                        "http://host:5000")
+    export.add_argument("--experiment", default="bench", help="MLflow experiment (--to mlflow; default: bench)")
 

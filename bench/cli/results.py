@@ -58,6 +58,16 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
     from bench.render import tables as report
     from bench.results.store import Store
 
+    if args.to == "mlflow":
+        if not args.tracking_uri:
+            raise BenchError("--to mlflow needs --tracking-uri URI (e.g. sqlite:///mlflow.db or http://host:5000)")
+        from bench.results import to_mlflow
+
+        print(to_mlflow.export(Store(args.db or config.db, read_only=True), args.tracking_uri, args.experiment,
+                               args.suite).summary())
+        return 0
+    if not args.out:
+        raise BenchError("export needs --out FILE (or --to mlflow --tracking-uri URI)")
     store = Store(args.db or config.db, read_only=True)
     baseline = config.suite(args.suite).baseline if args.suite else "baseline"
     board = leaderboard.build(store, config.stats, baseline, suite=args.suite)

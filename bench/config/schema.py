@@ -29,23 +29,23 @@ MAX_SEED = 2**31 - 1  # seeds are stored as 32-bit integers (PostgreSQL's INTEGE
 class TrainConfig:
     """How a bi-encoder is fine-tuned; every field is part of the settings fingerprint."""
 
-    batch_size: int = 32
-    epochs: float = 1.0
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_message_length: int = 64
-    max_reply_length: int = 32
-    scale: float = 20.0
-    symmetric_loss: bool = True
-    shared_towers: bool = True
-    dropout: bool = True
-    max_train_pairs: int = 0
-    train_fraction: float = 1.0
-    eval_batch_size: int = 256
-    curve_points: int = 8
-    dev_eval_pairs: int = 300
-    precision: str = "fp32"
+    batch_size: int = 32  # pairs a step; each pair's reply is a negative for the others
+    epochs: float = 1.0  # passes over the training pairs (fractions allowed)
+    learning_rate: float = 1e-4  # AdamW's peak learning rate, after linear warm-up, then linear decay
+    weight_decay: float = 0.01  # AdamW weight decay (not on biases and LayerNorm)
+    warmup_ratio: float = 0.1  # share of the steps spent warming the learning rate up
+    max_message_length: int = 64  # tokens a message is truncated to
+    max_reply_length: int = 32  # tokens a reply is truncated to
+    scale: float = 20.0  # cosine similarities are multiplied by this before the softmax
+    symmetric_loss: bool = True  # also the reply-to-message direction of the in-batch loss
+    shared_towers: bool = True  # one encoder for messages and replies; false: two copies
+    dropout: bool = True  # false sets every dropout probability to 0
+    max_train_pairs: int = 0  # train on at most this many pairs (0: all)
+    train_fraction: float = 1.0  # train on this share of the training pairs
+    eval_batch_size: int = 256  # texts a batch at evaluation
+    curve_points: int = 8  # dev evaluations during training, outside the timed region
+    dev_eval_pairs: int = 300  # the fixed dev subset the curve and time-to-target use
+    precision: str = "fp32"  # fp32, or bf16 autocast
     unpad: bool = True  # layers run on real tokens only (bench/model/packed.py); false: padded batches, as HF does
     fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
 
@@ -58,11 +58,11 @@ class TrainConfig:
 class StatsConfig:
     """How comparisons are made: intervals, bootstrap and the non-inferiority margin."""
 
-    confidence: float = 0.95
-    bootstrap_samples: int = 2000
-    bootstrap_seed: int = 0
-    margin: float = 0.01
-    target_fraction: float = 0.99
+    confidence: float = 0.95  # level of every interval
+    bootstrap_samples: int = 2000  # resamples of the bootstrap intervals of metric means
+    bootstrap_seed: int = 0  # seed of the bootstrap, so a report is reproducible
+    margin: float = 0.01  # non-inferiority margin on the headline metric (absolute)
+    target_fraction: float = 0.99  # time-to-target: this share of the baseline's final dev headline
 
     def __post_init__(self) -> None:
         check_ranges(type(self), _values(self), "stats")
@@ -73,11 +73,11 @@ class TaskConfig:
     """A named task: the built-in `email`, the real-data `sgd`, or a folder of jsonl files."""
 
     name: str
-    kind: str = "jsonl"
-    path: str = ""
-    whitelist_size: int = 0
-    headline_metric: str = ""
-    dev_fraction: float = 0.05
+    kind: str = "jsonl"  # email (built-in), sgd, or jsonl (a folder of train/dev/test .jsonl)
+    path: str = ""  # the folder holding the task's files
+    whitelist_size: int = 0  # keep the K most frequent training replies (0: all distinct replies)
+    headline_metric: str = ""  # the metric verdicts are about (empty: the task's own)
+    dev_fraction: float = 0.05  # share of training dialogues held out for the dev curve (no dev file)
 
     def __post_init__(self) -> None:
         check_ranges(type(self), _values(self), f"tasks.{self.name}")
@@ -102,15 +102,16 @@ class SuiteConfig:
     """A set of runs compared together: strategies x models x data fractions x seeds on one task."""
 
     name: str
-    task: str = "email"
-    models: tuple[str, ...] = ("all-MiniLM-L6-v2",)
+    task: str = "email"  # a [tasks.NAME] or built-in task, or a folder
+    models: tuple[str, ...] = ("all-MiniLM-L6-v2",)  # built-in names, local folders or hub ids
     strategies: tuple[StrategySpec, ...] = (StrategySpec("zero-shot"), StrategySpec("baseline"))
-    seeds: tuple[int, ...] = (0, 1, 2)
-    train_fractions: tuple[float, ...] = (1.0,)
+    """Names, `NAME:key=value` strings, or inline tables `{ name = "layer-drop", count = 3 }`."""
+    seeds: tuple[int, ...] = (0, 1, 2)  # paired seeds: each fixes data order, initialisation and dropout
+    train_fractions: tuple[float, ...] = (1.0,)  # shares of the training pairs, each against its own baseline
     train_sizes: tuple[int, ...] = ()
     """Training-set sizes in pairs (a data-size ablation), instead of fractions: each is one data point with its
     own baseline; smaller subsets are contained in larger ones."""
-    baseline: str = "baseline"
+    baseline: str = "baseline"  # the strategy every other is compared with
     train: TrainConfig = field(default_factory=TrainConfig)
     check: CheckConfig | None = None
     until_decided: bool = False
@@ -158,11 +159,11 @@ class SuiteConfig:
 class CheckThresholds:
     """Regression gate limits; None means the check is off."""
 
-    min_time_reduction: float | None = None
-    min_energy_reduction: float | None = None
-    max_relevance_loss: float | None = None
-    max_slowdown: float | None = None
-    max_metric_drop: float | None = None
+    min_time_reduction: float | None = None  # fail below this time reduction vs the baseline
+    min_energy_reduction: float | None = None  # fail below this energy reduction vs the baseline (same source)
+    max_relevance_loss: float | None = None  # fail unless non-inferior at this margin (one seed: the point loss)
+    max_slowdown: float | None = None  # with --against: fail if throughput fell by more than this share
+    max_metric_drop: float | None = None  # with --against: fail if any metric fell by more than this
 
 
 @dataclass(frozen=True)
@@ -199,22 +200,22 @@ class EnergyConfig:
     """The power model behind an `estimated` energy (bench/training/energy.py), used where no counter is readable;
     not part of any fingerprint: it changes no run, only how its CPU time is priced."""
 
-    watts_per_core: float = 10.0
+    watts_per_core: float = 10.0  # watts a busy CPU core draws, in the CPU-time energy estimate
 
 
 @dataclass(frozen=True)
 class Config:
     """The whole of bench.toml."""
 
-    db: str = "sqlite:///results.db"
-    device: str = "auto"
-    default_suite: str = "default"
+    db: str = "sqlite:///results.db"  # SQLAlchemy URL of the results database
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    default_suite: str = "default"  # the suite a command runs without --suite
     train: TrainConfig = field(default_factory=TrainConfig)
     stats: StatsConfig = field(default_factory=StatsConfig)
     tasks: tuple[TaskConfig, ...] = ()
     suites: tuple[SuiteConfig, ...] = ()
     check: CheckConfig = field(default_factory=CheckConfig)
-    plugins: tuple[str, ...] = ()
+    plugins: tuple[str, ...] = ()  # modules that register more strategies
     workers: WorkersConfig = field(default_factory=WorkersConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     source: str = "<defaults>"

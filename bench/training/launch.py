@@ -50,7 +50,7 @@ def run(config: Config, args: argparse.Namespace, command: Command, entry: Entry
 def launch(nproc: int, entry: Entry, args: argparse.Namespace) -> int:
     """Start `nproc` local ranks running `entry(args)` through torch's elastic launcher (torchrun's engine;
     standalone rendezvous on a free local port); returns the worst exit code. Multi-node: run torchrun itself
-    (README)."""
+    (docs/scaling-out.md)."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 

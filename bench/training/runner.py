@@ -28,9 +28,10 @@ from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
 from bench.training import distributed, environment
 from bench.training.device import describe, energy_meter, peak_memory, reset_peak_memory, resolve_device
-from bench.training.energy import Energy, EnergyGauge
+from bench.training.energy import EnergyGauge
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.loop import total_steps, train
+from bench.training.measurement import Measurement, stored_evaluation
 from bench.training.rank_store import RankStore, rank_store
 from bench.training.warmup import warm_up
 
@@ -74,50 +75,6 @@ class BuiltStrategy:
 
     spec: StrategySpec
     strategy: Strategy
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """What one run measured: timings (per step too), memory, training size, test metrics, the dev curve and
-    per-query ranks."""
-
-    train_seconds: float
-    eval_seconds: float
-    peak_memory_bytes: int
-    memory_kind: str
-    steps: int
-    pairs_trained: int
-    """Pairs seen by training (steps x batch size), for throughput; 0 for a strategy that does not train."""
-    train_pairs: int
-    test_pairs: int
-    test_left_out: int
-    metrics: dict[str, float]
-    curve: list[dict]
-    ranks: np.ndarray
-    intent_ranks: np.ndarray
-    step_seconds: np.ndarray
-    """Each training step's seconds (empty for a strategy that does not train); they sum to `train_seconds`."""
-    energy: Energy | None = None
-    """The training region's energy and its source; None where neither a counter nor the estimate applies."""
-
-    @property
-    def device_hours(self) -> float:
-        return self.train_seconds / 3600 * distributed.world_size()  # one device per rank, busy for the wall time
-
-    @property
-    def samples_per_second(self) -> float | None:
-        return self.pairs_trained / self.train_seconds if self.pairs_trained and self.train_seconds else None
-
-    def results(self) -> dict:
-        """The run's result columns (everything but the curve, the ranks and the step times)."""
-        return {"train_seconds": self.train_seconds, "eval_seconds": self.eval_seconds,
-                "device_hours": self.device_hours, "peak_memory_bytes": self.peak_memory_bytes,
-                "memory_kind": self.memory_kind, "samples_per_second": self.samples_per_second,
-                "steps": self.steps, "train_pairs": self.train_pairs, "test_pairs": self.test_pairs,
-                "test_left_out": self.test_left_out, **self.metrics,
-                "energy_joules": self.energy.joules if self.energy else None,
-                "energy_source": self.energy.source if self.energy else None,
-                "energy_meter": self.energy.meter if self.energy else None}
 
 
 def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float, work: dict | None = None) -> float:
@@ -322,11 +279,15 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     seq_len = max(1, round(inputs.data.mean_tokens))  # the FLOP model's nominal step, as `ideal_speedup` prices it
     ledger = WorkLedger(model.original_shape(), seq_len, nominal_tokens=2 * cfg.batch_size * seq_len)
     untrained_key = (inputs.loaded.name, inputs.data.fraction, spec.label)
-    evaluated = context.untrained.get(untrained_key)  # an earlier seed's run of the same untrained model
-    environment = {**context.env, "evaluation_of": evaluated[0]} if evaluated else context.env
     identity = RunIdentity.of(suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
-                              fraction=inputs.data.fraction, hardware=context.hardware, environment=environment,
+                              fraction=inputs.data.fraction, hardware=context.hardware, environment=context.env,
                               model=model)
+    # an earlier seed's run of the same untrained model: in this process, else in the store (an earlier round,
+    # a resumed suite, another worker)
+    evaluated = context.untrained.get(untrained_key) or (
+        None if built.strategy.trains or rerun else stored_evaluation(store, identity))
+    if evaluated:
+        identity = dataclasses.replace(identity, environment={**context.env, "evaluation_of": evaluated[0]})
     run_id = store.claim(identity, context.workers.stale_after, rerun=rerun)
     if run_id is None:
         return None

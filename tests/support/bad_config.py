@@ -143,7 +143,7 @@ def _wrong_type_cases() -> list[Case]:
 
 UNKNOWN_KEYS = ["dbb", "train.epoch", "train.learningrate", "stats.confidance", "suites.s.seed", "suites.s.train.lr",
                 "suites.s.checks", "tasks.tiny.paht", "check.min_time", "suites.s.check.max_loss",
-                "check.strategies.baseline.max_loss", "suites.s.check.strategies.baseline.min_time"]
+                "check.strategies.baseline.max_loss", "suites.s.check.strategies.baseline.min_time", "energy.watts"]
 
 OUT_OF_RANGE: list[tuple[str, Any]] = [
     ("train.epochs", 0.0), ("train.epochs", -1.0), ("train.epochs", NAN), ("train.epochs", INF),
@@ -170,6 +170,8 @@ OUT_OF_RANGE: list[tuple[str, Any]] = [
     ("suites.s.strategies", ["no-such-strategy"]), ("suites.s.strategies", [{"name": "layer-drop", "cnt": 1}]),
     ("device", "tpu"), ("device", "cuda"), ("default_suite", "no-such-suite"),
     ("plugins", ["no_such_plugin_module"]), ("db", "nonsense"),
+    ("energy.watts_per_core", 0.0), ("energy.watts_per_core", NAN),
+    ("suites.s.strategies", [{"name": "drop-freeze", "freeze_fraction": 1.5}]),
 ]
 
 # Limits of the regression gate, checked by `check` (the command that reads them).
@@ -177,6 +179,7 @@ CHECK_OUT_OF_RANGE: list[tuple[str, Any]] = [
     ("check.max_relevance_loss", -0.1), ("check.max_slowdown", 1.0), ("check.min_time_reduction", NAN),
     ("suites.s.check.min_time_reduction", 1.5), ("suites.s.check.max_metric_drop", 2.0),
     ("suites.s.check.strategies.no-such-strategy", {"min_time_reduction": 0.1}),
+    ("check.min_energy_reduction", 1.0),
 ]
 
 TOML_SYNTAX = {
