@@ -48,6 +48,7 @@ def leaderboard_frame(rows: list[Row]) -> pd.DataFrame:
             "device-hours": row.device_hours, "energy J": row.energy_joules,
             "energy source": row.energy_source or "not measured", "energy reduction": row.energy_reduction,
             "energy reduction CI": ci_text(row.energy_reduction_ci, percent=True),
+            "energy to target J": row.energy_to_target_joules,
             f"{label(row.headline_metric)} (headline)": row.headline.mean,
         }
         for metric, result in row.metrics.items():
@@ -76,6 +77,8 @@ def leaderboard_column_config(frame: pd.DataFrame) -> dict:
         "device-hours": st.column_config.NumberColumn(format="%.4f"),
         "energy J": st.column_config.NumberColumn(format="%.0f", help="training energy, mean over seeds: a counter "
                                                   "(NVML, RAPL) or the CPU-time estimate, as `energy source` says"),
+        "energy to target J": st.column_config.NumberColumn(
+            format="%.0f", help="training energy until the dev headline reached the target (every seed reached it)"),
         "energy reduction": st.column_config.NumberColumn(
             format="percent", help="1 - strategy/baseline joules, paired over seeds; only where both sides have "
             "the same source (an estimate is never compared with a counter)"),

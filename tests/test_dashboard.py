@@ -60,6 +60,12 @@ def assert_table_matches(table, board: leaderboard.Leaderboard) -> None:
         assert shown["time reduction"] == pytest.approx(row.time_reduction)
         assert shown["time reduction CI"] == views.ci_text(row.time_reduction_ci, percent=True)
         assert shown["device-hours"] == pytest.approx(row.device_hours)
+        for column, value in (("energy J", row.energy_joules), ("energy reduction", row.energy_reduction),
+                              ("energy to target J", row.energy_to_target_joules)):
+            if value is None:
+                assert shown[column] is None or shown[column] != shown[column]  # None or NaN: not measured
+            else:
+                assert shown[column] == pytest.approx(value)
         assert shown["MRR (headline)"] == pytest.approx(row.metric("mrr").mean)
         for metric in METRICS:
             assert shown[views.delta_column(metric)] == pytest.approx(row.metric(metric).delta, abs=1e-12)
@@ -256,6 +262,9 @@ def test_a_run_drills_down_to_its_seeds_step_trace_ledger_and_fingerprints(app, 
     assert mine == pytest.approx(burst) and len(traces) == 20
 
     at = app(url)
+    board = expected_board(url)
+    assert board.rows[1].energy_reduction is not None  # the leaderboard shows measured energy too
+    assert_table_matches(at.dataframe[0].value, board)
     picker = next(box for box in at.selectbox if box.label == "Inspect one run")
     picker.set_value(next(o for o in picker.options if run_ids[0][:8] in o)).run()
     assert not at.exception
