@@ -85,7 +85,8 @@ def _metrics(run: Run, curve: list, stamp: int) -> list:
 
 def export(store: Store, tracking_uri: str, experiment: str = "bench", suite: str | None = None) -> Exported:
     """Log every completed run (of `suite`, if given) not yet in `experiment`; returns what was done."""
-    client_class = _client_class()
+    client_class = _client_class()  # MLflow is optional: imported only once it is known to be there
+    from mlflow.entities import Param, RunTag
     from mlflow.exceptions import MlflowException
 
     try:
@@ -113,8 +114,6 @@ def export(store: Store, tracking_uri: str, experiment: str = "bench", suite: st
         client.delete_run(run_id)
     runs = [run for run in store.runs(status="completed", suite=suite) if run.id not in done]
     curves = store.curves([run.id for run in runs])
-    from mlflow.entities import Param, RunTag
-
     for run in runs:
         started = _millis(run.started_at)
         logged = client.create_run(experiment_id, start_time=started, tags=_tags(run),

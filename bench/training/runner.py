@@ -287,6 +287,7 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     evaluated = context.untrained.get(untrained_key) or (
         None if built.strategy.trains or rerun else stored_evaluation(store, identity))
     if evaluated:
+        context.untrained[untrained_key] = evaluated  # found in the store: the next seeds need not look again
         identity = dataclasses.replace(identity, environment={**context.env, "evaluation_of": evaluated[0]})
     run_id = store.claim(identity, context.workers.stale_after, rerun=rerun)
     if run_id is None:
