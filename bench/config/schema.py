@@ -48,6 +48,7 @@ class TrainConfig:
     precision: str = "fp32"  # fp32, or bf16 autocast
     unpad: bool = True  # layers run on real tokens only (bench/model/packed.py); false: padded batches, as HF does
     fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
+    length_buckets: int = 1  # unpad = false: each step's texts as N length-sorted sub-batches (less padding); 1: off
 
     def __post_init__(self) -> None:
         check_ranges(type(self), _values(self), "train")
@@ -244,6 +245,7 @@ RANGES: dict[str, dict[str, Rule]] = {
     "EnergyConfig": {"watts_per_core": (lambda v: 0 < v <= 1000, "in (0, 1000] (watts per busy CPU core)")},
     "TrainConfig": {
         "batch_size": (lambda v: v >= 2, "at least 2 (in-batch negatives)"),
+        "length_buckets": (lambda v: v >= 1, "at least 1 (1: off)"),
         "epochs": (lambda v: v > 0, "> 0"),
         "learning_rate": (lambda v: v > 0, "> 0"),
         "weight_decay": (lambda v: v >= 0, ">= 0"),

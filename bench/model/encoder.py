@@ -64,7 +64,7 @@ class Tower(nn.Module):
     In training a tower can skip layers for one step (`skipped`), serve a frozen prefix from a `prefix_cache`,
     and report every piece of work it runs to a `recorder` (the work ledger); at evaluation every layer runs."""
 
-    def __init__(self, encoder: nn.Module, unpad: bool = False):
+    def __init__(self, encoder: nn.Module, unpad: bool = False, length_buckets: int = 1):
         super().__init__()
         if not (hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")):
             raise BenchError(f"unsupported architecture {type(encoder).__name__}: bench needs a BERT-style "
@@ -77,6 +77,7 @@ class Tower(nn.Module):
         self.frozen_prefix = 0  # embeddings + this many bottom layers run without autograd
         self.embeddings_frozen = False
         self.unpad = unpad and all(packed.supports(layer, self.config) for layer in self.layers)
+        self.length_buckets = length_buckets  # padded training batches run as this many length-sorted sub-batches
         self.skipped: frozenset[int] = frozenset()
         self.prefix_cache: PrefixCache | None = None
         self.eval_prefix: PrefixCache | None = None  # set by evaluation (bench.training.evaluate) only
@@ -108,7 +109,7 @@ class Tower(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encode_many([(input_ids, attention_mask)])[0]
 
-    def _position_bias(self, width: int, device: torch.device) -> torch.Tensor | None:
+    def position_bias(self, width: int, device: torch.device) -> torch.Tensor | None:
         """MPNet's relative-position bias (1, heads, width, width), as its encoder computes it; None for BERT."""
         if self.relative_attention_bias is None:
             return None
@@ -119,7 +120,7 @@ class Tower(nn.Module):
                                                         num_buckets=self.relative_attention_bias.num_embeddings)
         return self.relative_attention_bias(buckets).permute(2, 0, 1).unsqueeze(0)
 
-    def _layer(self, index: int, hidden: torch.Tensor, mask: torch.Tensor, bias: torch.Tensor | None):
+    def padded_layer(self, index: int, hidden: torch.Tensor, mask: torch.Tensor, bias: torch.Tensor | None):
         """One padded layer; MPNet's layers also take the shared position bias."""
         extra = {} if bias is None else {"position_bias": bias}
         return _first(self.layers[index](hidden, attention_mask=mask, **extra))
@@ -134,10 +135,10 @@ class Tower(nn.Module):
             if self.unpad:
                 hidden = packed.pack(hidden, group[0])
             mask = additive_mask(attention_mask, hidden.dtype)
-            bias = None if self.unpad else self._position_bias(input_ids.shape[1], input_ids.device)
+            bias = None if self.unpad else self.position_bias(input_ids.shape[1], input_ids.device)
             for index in range(count):
                 self._record("layer", index, tokens)
-                hidden = packed.layer_forward(self.layers[index], hidden, group) if self.unpad else self._layer(
+                hidden = packed.layer_forward(self.layers[index], hidden, group) if self.unpad else self.padded_layer(
                     index, hidden, mask, bias)
         return hidden if self.unpad else packed.pack(hidden, group[0])
 
@@ -156,19 +157,41 @@ class Tower(nn.Module):
                 hidden = self.embeddings(input_ids=input_ids)
         mask = additive_mask(attention_mask, hidden.dtype)
         with self._grad(None):
-            bias = self._position_bias(input_ids.shape[1], input_ids.device)
+            bias = self.position_bias(input_ids.shape[1], input_ids.device)
         for index in range(start, len(self.layers)):
             if self._runs(index):
                 with self._grad(index):
                     self._record("layer", index, tokens, hidden.requires_grad)
-                    hidden = self._layer(index, hidden, mask, bias)
+                    hidden = self.padded_layer(index, hidden, mask, bias)
         self._record("pool", input_ids.shape[0], tokens, hidden.requires_grad)
         return mean_pool(hidden, attention_mask)
+
+    def sub_batches(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[list, torch.Tensor]:
+        """A padded training batch as `length_buckets` length-sorted sub-batches, each cut to its own longest text,
+        and the row order they hold (one sub-batch, the batch itself, when bucketing is off or in evaluation, which
+        sorts its batches by length already)."""
+        buckets = min(self.length_buckets, input_ids.shape[0])
+        if buckets <= 1 or not self.training:
+            return [(input_ids, attention_mask)], torch.arange(input_ids.shape[0])
+        lengths = attention_mask.sum(1)
+        order = torch.argsort(lengths, descending=True, stable=True)
+        parts = [(input_ids[rows, : int(lengths[rows].max())], attention_mask[rows, : int(lengths[rows].max())])
+                 for rows in order.tensor_split(buckets)]
+        return parts, order
+
+    def _bucketed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Each row attends to its own real tokens only, so its embedding is the same, to float rounding, in any
+        sub-batch: the same texts, less padding."""
+        parts, order = self.sub_batches(input_ids, attention_mask)
+        if len(parts) == 1:
+            return self._padded(input_ids, attention_mask)
+        pooled = torch.cat([self._padded(*part) for part in parts])
+        return pooled[torch.argsort(order.to(pooled.device))]
 
     def encode_many(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
         """Embed several padded batches; unpadded, their real tokens go through every layer as one matrix."""
         if not self.unpad:
-            return [self._padded(input_ids, attention_mask) for input_ids, attention_mask in batches]
+            return [self._bucketed(input_ids, attention_mask) for input_ids, attention_mask in batches]
         groups = packed.plan([attention_mask for _, attention_mask in batches])
         start = 0
         if self._cached():
@@ -210,10 +233,12 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 class BiEncoder(nn.Module):
     """Message and reply towers (shared weights by default) scored by scaled cosine similarity."""
 
-    def __init__(self, encoder: nn.Module, shared_towers: bool = True, scale: float = 20.0, unpad: bool = False):
+    def __init__(self, encoder: nn.Module, shared_towers: bool = True, scale: float = 20.0, unpad: bool = False,
+                 length_buckets: int = 1):
         super().__init__()
-        self.message_tower = Tower(encoder, unpad)
-        self.reply_tower = self.message_tower if shared_towers else Tower(copy.deepcopy(encoder), unpad)
+        self.message_tower = Tower(encoder, unpad, length_buckets)
+        self.reply_tower = self.message_tower if shared_towers else Tower(copy.deepcopy(encoder), unpad,
+                                                                          length_buckets)
         self.scale = scale
         self.original_layers = len(self.message_tower.layers)  # before any are dropped: the cost model's reference
 

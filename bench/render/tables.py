@@ -186,7 +186,10 @@ def render(board: Leaderboard, fmt: str) -> str:
              "time red.: training time saved vs the baseline from paired per-step times, bursts of background "
              "load trimmed; (wall) where a run has no step times. wall red.: 1 - t/t_base, mean over seeds.",
              "An open verdict says what would settle it: (seeds: ~N) about N seeds in all; (query-limited) the test "
-             "set's own noise reaches the margin, so more test pairs or a wider margin, not more seeds."]
+             "set's own noise reaches the margin, so more test pairs or a wider margin, not more seeds.",
+             "speedup/ideal: measured speedup (baseline seconds / seconds, mean over seeds) / ideal speedup, the "
+             "work each step did priced at this machine's measured step prices (the FLOP model's where a run has "
+             "none: `flop_ideal_speedup` in the JSON)."]
     for title, ablation in (("By training-set size", ablations.data_size(board, fmt)),
                             ("By pre-trained model", ablations.by_model(board, fmt))):
         if ablation:

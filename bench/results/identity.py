@@ -56,12 +56,19 @@ class Fingerprints:
     @classmethod
     def of(cls, suite: SuiteConfig, task: Task, loaded: LoadedModel, spec: StrategySpec, seed: int,
            fraction: float, hardware: Hardware) -> Fingerprints:
-        settings = {"train": dataclasses.asdict(suite.train), "task": task.name, "task_hash": task.data_hash,
+        train = {key: value for key, value in dataclasses.asdict(suite.train).items()
+                 if LATER_DEFAULTS.get(key, object()) != value}
+        settings = {"train": train, "task": task.name, "task_hash": task.data_hash,
                     "model": loaded.name, "model_hash": loaded.weights_hash, "train_fraction": fraction,
                     "headline_metric": task.headline_metric}
         config_hash = stable_hash({**settings, "strategy": spec.name, "params": dict(spec.params), "seed": seed})
         return cls(settings, stable_hash(settings),
                    Cell(suite.name, config_hash, hardware_hash(hardware)))
+
+
+LATER_DEFAULTS = {"length_buckets": 1}
+"""Training settings added after results were stored: at these defaults they are left out of the fingerprint, so
+runs stored before them still compare with (and resume into) runs made since."""
 
 
 def hardware_hash(hardware: Hardware) -> str:

@@ -135,3 +135,15 @@ class HardwarePeak(Base):
     device_name: Mapped[str] = mapped_column(String(256))
     matmul_flops: Mapped[float] = mapped_column(Float)
     measured_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class StepPriceRecord(Base):
+    """A machine's measured step prices (bench.model.prices) for one training setup: what the ideal speedup
+    prices a step's work with, timed once per hardware fingerprint and setup."""
+
+    __tablename__ = "step_prices"
+    hardware_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    setup_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    setup: Mapped[dict] = mapped_column(JSON)
+    prices: Mapped[dict] = mapped_column(JSON)
+    measured_at: Mapped[datetime] = mapped_column(DateTime)

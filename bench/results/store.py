@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.errors import BenchError
 from bench.results import liveness, migrate
 from bench.results.engine import engine_for, sqlite_path, use_wal
-from bench.results.identity import Cell, RunIdentity
-from bench.results.models import Base, CurvePoint, HardwarePeak, Meta, QueryRanks, Run, StepTimes
+from bench.results.identity import Cell, RunIdentity, stable_hash
+from bench.results.models import Base, CurvePoint, HardwarePeak, Meta, QueryRanks, Run, StepPriceRecord, StepTimes
 
-SCHEMA_VERSION = 5  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
+SCHEMA_VERSION = 6  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 PEAK_LOCK = 2111139991  # ... and while a worker measures the machine's matmul peak
 
@@ -282,25 +282,50 @@ class Store:
 
     def record_peak_flops(self, hardware_hash: str, dtype: str, device_name: str,
                           measure: Callable[[], float]) -> float:
-        """The peak for this hardware fingerprint: measured (by `measure`) the first time only, and kept.
+        """The peak for this hardware fingerprint: measured (by `measure`) the first time only, and kept."""
+        found = self._measured_once(HardwarePeak, (hardware_hash, dtype), lambda: HardwarePeak(
+            hardware_hash=hardware_hash, dtype=dtype, device_name=device_name, matmul_flops=measure(),
+            measured_at=_now()))
+        return found.matmul_flops
 
-        Workers started together on one machine must not all measure at once: each would time its products
-        while the others load the cores, and the first to store its figure would keep a peak several times too
-        low. So one measures while holding the database's write lock (SQLite) or an advisory lock (PostgreSQL),
-        and the others wait for it and read its figure."""
-        known = self.peak_flops(hardware_hash, dtype)
-        if known is not None:
-            return known
+    def step_prices(self, hardware_hash: str, setup: dict) -> dict | None:
+        """This machine's measured step prices for a training setup, if they were measured."""
+        if self.empty:
+            return None
+        with self.session() as session:
+            found = session.get(StepPriceRecord, (hardware_hash, stable_hash(setup)))
+            return None if found is None else dict(found.prices)
+
+    def record_step_prices(self, hardware_hash: str, setup: dict, measure: Callable[[], dict]) -> dict:
+        """The step prices for this hardware and setup: measured (by `measure`) the first time only, and kept."""
+        found = self._measured_once(StepPriceRecord, (hardware_hash, stable_hash(setup)), lambda: StepPriceRecord(
+            hardware_hash=hardware_hash, setup_hash=stable_hash(setup), setup=setup, prices=measure(),
+            measured_at=_now()))
+        return dict(found.prices)
+
+    def _measured_once(self, model: type[Base], key: tuple, measure: Callable[[], Base]) -> Base:
+        """The row of `model` at `key`, measured and added the first time only.
+
+        Workers started together on one machine must not all measure at once: each would time its work while the
+        others load the cores, and the first to store its figure would keep one several times too slow. So one
+        measures while holding the database's write lock (SQLite) or an advisory lock (PostgreSQL), and the
+        others wait for it and read its figure."""
+        if not self.empty:
+            with self.session() as session:
+                found = session.get(model, key)
+                if found is not None:
+                    session.expunge(found)
+                    return found
         with self.session(write=True) as session:
             if self.engine.dialect.name == "postgresql":
                 session.execute(select(func.pg_advisory_xact_lock(PEAK_LOCK)))
-            found = session.get(HardwarePeak, (hardware_hash, dtype))
-            if found is not None:  # another worker measured while this one waited
-                return found.matmul_flops
-            flops = measure()
-            session.add(HardwarePeak(hardware_hash=hardware_hash, dtype=dtype, device_name=device_name,
-                                     matmul_flops=flops, measured_at=_now()))
-        return flops
+            found = session.get(model, key)
+            if found is None:  # else another worker measured while this one waited
+                found = measure()
+                session.add(found)
+                session.flush()
+            session.expunge(found)
+            return found
 
     def last_modified(self) -> str:
         """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's

@@ -20,6 +20,7 @@ from bench.model import costmodel
 from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
 from bench.model.pretrained import LoadedModel, load_pretrained
+from bench.model.prices import StepPrices
 from bench.registry import REGISTRY, Strategy
 from bench.results.identity import Cell, Fingerprints, Hardware, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
@@ -27,6 +28,7 @@ from bench.results.store import Store
 from bench.tasks.task import Task, load_task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
 from bench.training import distributed, environment
+from bench.training.calibration import stored_prices
 from bench.training.device import describe, energy_meter, peak_memory, reset_peak_memory, resolve_device
 from bench.training.energy import EnergyGauge
 from bench.training.evaluate import SharedPrefixes, rank
@@ -54,6 +56,8 @@ class SuiteContext:
     the same for every seed, so it is evaluated once and its other seeds' runs store that evaluation."""
     prefixes: dict[str, SharedPrefixes] = field(default_factory=dict)
     """Per model: evaluation outputs of its frozen pre-trained prefixes, computed once for all the suite's runs."""
+    prices: dict[tuple[str, float, str], StepPrices] = field(default_factory=dict)
+    """(model, data fraction, precision) -> this machine's step prices, read or timed once per suite run."""
 
     @property
     def train(self) -> TrainConfig:
@@ -78,11 +82,12 @@ class BuiltStrategy:
 
 
 def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float, work: dict | None = None) -> float:
-    """Baseline-equivalent FLOPs over the work ledger's FLOPs when the run kept a ledger (right for plans that
-    change per step; equal to the FLOP model's ideal for a static plan), else the FLOP model's speedup of this
-    model's training plan over full fine-tuning of the original."""
-    if work and work.get("ideal_speedup"):
-        return work["ideal_speedup"]
+    """The work ledger's priced ideal (the baseline's step over the run's steps at this machine's measured step
+    prices) when it has one; else its FLOP ideal (baseline-equivalent FLOPs over the steps' FLOPs); else the FLOP
+    model's speedup of this model's training plan over full fine-tuning of the original."""
+    for key in ("priced_ideal_speedup", "ideal_speedup"):
+        if work and work.get(key):
+            return work[key]
     seq_len = max(1, round(mean_tokens))
     return costmodel.ideal_speedup(model.original_shape(), model.train_plan(),
                                    tokens_per_step=2 * cfg.batch_size * seq_len, seq_len=seq_len)
@@ -262,12 +267,30 @@ def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed:
                 device: torch.device) -> BiEncoder:
     """A fresh copy of the pre-trained encoder, changed by `strategy`, on `device`: a run's starting model."""
     torch.manual_seed(seed)
-    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad)
+    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad, cfg.length_buckets)
     strategy.prepare(model)
     model.to(device)
     if not cfg.dropout:
         model.disable_dropout()
     return model
+
+
+def step_prices(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy) -> dict[str, StepPrices] | None:
+    """This machine's step prices at the precisions a run's ideal needs (the suite's, for its baseline, and the
+    run's own), timed once per setup and kept in the store; None for a run that does not train, or on several
+    ranks (a rank's shard is not a step: the FLOP ideal stands)."""
+    if not built.strategy.trains or distributed.active():
+        return None
+    cfg = context.train
+    prices = {}
+    for precision in {cfg.precision, built.strategy.configure(cfg).precision}:
+        key = (inputs.loaded.name, inputs.data.fraction, precision)
+        if key not in context.prices:
+            context.prices[key] = stored_prices(context.store, hardware_hash(context.hardware), inputs.loaded,
+                                                inputs.data, dataclasses.replace(cfg, precision=precision),
+                                                context.device)
+        prices[precision] = context.prices[key]
+    return prices
 
 
 def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, seed: int,
@@ -277,7 +300,9 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
     cfg, spec, store = context.train, built.spec, context.store
     model = build_model(inputs.loaded, cfg, built.strategy, seed, context.device)
     seq_len = max(1, round(inputs.data.mean_tokens))  # the FLOP model's nominal step, as `ideal_speedup` prices it
-    ledger = WorkLedger(model.original_shape(), seq_len, nominal_tokens=2 * cfg.batch_size * seq_len)
+    ledger = WorkLedger(model.original_shape(), seq_len, nominal_tokens=2 * cfg.batch_size * seq_len,
+                        prices=step_prices(context, inputs, built), base_precision=cfg.precision,
+                        device_type=context.device.type)
     untrained_key = (inputs.loaded.name, inputs.data.fraction, spec.label)
     identity = RunIdentity.of(suite=context.suite, task=context.task, loaded=inputs.loaded, spec=spec, seed=seed,
                               fraction=inputs.data.fraction, hardware=context.hardware, environment=context.env,

@@ -27,7 +27,7 @@ def warm_up(loaded: LoadedModel, data: TokenisedTask, cfg: TrainConfig, device: 
     on a copy that is then thrown away; returns the seconds it took."""
     started = time.perf_counter()
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type):
-        model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad).to(device)
+        model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad, cfg.length_buckets).to(device)
         model.train()
         optimizer, scheduler = make_optimizer(model, cfg, 1)
         index = torch.arange(min(cfg.batch_size, len(data.train_messages)))
