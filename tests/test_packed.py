@@ -148,3 +148,28 @@ def test_length_buckets_leave_the_unpadded_path_alone():
     assert [int(mask.shape[1]) for _, mask in parts] == [9, 7, 3, 2]  # each part cut to its longest text
     embedded = model.encode_messages(*MESSAGES)  # the packed path has no padding to save: it never splits
     assert embedded.shape == (6, 32)
+
+
+def test_length_buckets_at_their_default_leave_the_settings_fingerprint_as_it_was():
+    """Runs stored before `length_buckets` existed hashed every other [train] field: at its default the new field is
+    left out, so they still compare (and resume); any other value is a different setting."""
+    import dataclasses
+    import json
+
+    from bench.config import StrategySpec, SuiteConfig, TrainConfig
+    from bench.model.pretrained import LoadedModel
+    from bench.results.identity import Fingerprints, Hardware, stable_hash
+
+    task = type("Task", (), {"name": "t", "data_hash": "d", "headline_metric": "intent_recall_at_3"})()
+    loaded = LoadedModel("m", None, None, "w")
+    hardware = Hardware("cpu", "cpu", 1, "x", "")
+
+    def prints(train: TrainConfig) -> Fingerprints:
+        suite = SuiteConfig(name="s", task="t", models=("m",), seeds=(0,), train=train)
+        return Fingerprints.of(suite, task, loaded, StrategySpec("baseline"), 0, 1.0, hardware)
+
+    default = prints(TrainConfig())
+    before = {key: value for key, value in dataclasses.asdict(TrainConfig()).items() if key != "length_buckets"}
+    assert default.settings["train"] == before  # what a bench without the field stored
+    assert stable_hash(json.loads(json.dumps(default.settings))) == default.settings_hash
+    assert prints(TrainConfig(length_buckets=4)).settings_hash != default.settings_hash

@@ -47,6 +47,7 @@ def run_workers(tmp_path, url: str) -> None:
     assert count(url, "select count(*) from runs where status not in ('completed', 'abandoned')") == [(0,)]
     survivors = {pid for (pid,) in count(url, "select distinct pid from runs where status = 'completed'")}
     assert victim not in survivors or len(survivors) > 1
+    assert count(url, "select count(*) from step_prices") == [(1,)]  # timed by one worker, read by the others
 
 
 @pytest.mark.slow
@@ -59,9 +60,9 @@ def test_four_postgresql_workers_run_every_cell_once_and_take_over_a_killed_one(
     run_workers(tmp_path, pg_url)
 
 
-def measure_once_among_workers(url: str) -> None:
-    """Three workers ask for the peak while the first is measuring it: only the first measures (the others would
-    time their products on cores it is loading), and all get its figure."""
+def measure_once_among_workers(url: str, what: str) -> None:
+    """Three workers ask for the peak (or the step prices) while the first is measuring it: only the first
+    measures (the others would time their work on cores it is loading), and all get its figure."""
     measuring, calls, results = threading.Event(), [], []
 
     def measure() -> float:
@@ -71,7 +72,11 @@ def measure_once_among_workers(url: str) -> None:
         return 7.0
 
     def worker() -> None:
-        results.append(Store(url).record_peak_flops("hw", "fp32", "cpu", measure))
+        store = Store(url)
+        if what == "peak":
+            results.append(store.record_peak_flops("hw", "fp32", "cpu", measure))
+        else:
+            results.append(store.record_step_prices("hw", {"model": "m"}, lambda: {"head": measure()})["head"])
 
     Store(url)  # the schema exists before the workers start, as it does after `bench run` opens the store
     first = threading.Thread(target=worker)
@@ -83,12 +88,15 @@ def measure_once_among_workers(url: str) -> None:
     for thread in [first, *others]:
         thread.join(60)
     assert len(calls) == 1 and results == [7.0, 7.0, 7.0]
-    assert count(url, "select matmul_flops from hardware_peaks") == [(7.0,)]
+    table = "hardware_peaks" if what == "peak" else "step_prices"
+    assert count(url, f"select count(*) from {table}") == [(1,)]
 
 
-def test_one_worker_measures_the_peak_while_the_others_wait_on_sqlite(tmp_path):
-    measure_once_among_workers(f"sqlite:///{tmp_path}/r.db")
+@pytest.mark.parametrize("what", ["peak", "prices"])
+def test_one_worker_measures_the_peak_while_the_others_wait_on_sqlite(tmp_path, what):
+    measure_once_among_workers(f"sqlite:///{tmp_path}/r.db", what)
 
 
-def test_one_worker_measures_the_peak_while_the_others_wait_on_postgresql(pg_url):
-    measure_once_among_workers(pg_url)
+@pytest.mark.parametrize("what", ["peak", "prices"])
+def test_one_worker_measures_the_peak_while_the_others_wait_on_postgresql(pg_url, what):
+    measure_once_among_workers(pg_url, what)
