@@ -20,18 +20,17 @@ import dataclasses
 import os
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import torch
 
 from bench.config import load_config
 from bench.model.ledger import WorkLedger
-from bench.registry import StepContext, Strategy, load_plugins
+from bench.registry import StepContext, load_plugins
 from bench.tasks.tokenised import tokenise
-from bench.training.calibration import CALIBRATION_ROUNDS, calibrate
+from bench.training.calibration import measure_prices
 from bench.training.device import synchronize
-from bench.training.loop import batch_order, make_optimizer, precision, total_steps, train_step
+from bench.training.loop import batch_order, make_optimizer, precision, strategy_step, total_steps
 from bench.training.runner import build_model, load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,12 +63,8 @@ class Stepper:
     def step(self, step: int, batch, timed: bool) -> None:
         synchronize(self.device)
         began = time.perf_counter()
-        with self.context.at(step):
-            self.strategy.before_step(self.context)
-            with self.ledger.step(self.model, self.optimizer):
-                train_step(self.model, self.optimizer, self.scheduler, batch, self.cfg.symmetric_loss,
-                           precision(self.cfg, self.device), partial(self.strategy.after_backward, self.context))
-            self.strategy.after_step(self.context)
+        strategy_step(self.strategy, self.context, step, self.ledger, self.scheduler, batch, self.cfg.symmetric_loss,
+                      precision(self.cfg, self.device))
         synchronize(self.device)
         if timed:
             self.seconds += time.perf_counter() - began
@@ -91,11 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                for index in order[:steps]]
     started = time.perf_counter()
     built = [b for b in loaded.strategies if b.strategy.trains]
-    prices = {}
-    for precision_name in sorted({b.strategy.configure(cfg).precision for b in built} | {cfg.precision}):
-        run_cfg = dataclasses.replace(cfg, precision=precision_name)
-        prices[precision_name] = calibrate(build_model(model_source, run_cfg, Strategy(), 0, device),
-                                           batches[:CALIBRATION_ROUNDS], run_cfg, device, CALIBRATION_ROUNDS)
+    prices = {name: measure_prices(model_source, data, dataclasses.replace(cfg, precision=name), device)
+              for name in sorted({b.strategy.configure(cfg).precision for b in built} | {cfg.precision})}
     calibration = time.perf_counter() - started
     seq_len = max(1, round(data.mean_tokens))
     print(f"suite {suite.name}: each strategy steps in turn with a fresh baseline, {args.warm_up} + {args.steps} "

@@ -288,14 +288,6 @@ class Store:
             measured_at=_now()))
         return found.matmul_flops
 
-    def step_prices(self, hardware_hash: str, setup: dict) -> dict | None:
-        """This machine's measured step prices for a training setup, if they were measured."""
-        if self.empty:
-            return None
-        with self.session() as session:
-            found = session.get(StepPriceRecord, (hardware_hash, stable_hash(setup)))
-            return None if found is None else dict(found.prices)
-
     def record_step_prices(self, hardware_hash: str, setup: dict, measure: Callable[[], dict]) -> dict:
         """The step prices for this hardware and setup: measured (by `measure`) the first time only, and kept."""
         found = self._measured_once(StepPriceRecord, (hardware_hash, stable_hash(setup)), lambda: StepPriceRecord(

@@ -1,14 +1,16 @@
 """Time each piece of a training step on this machine: the prices (bench.model.prices) the ideal speedup uses.
 
 The pieces run on the real model, on real batches of the task (the first steps of seed 0's batch order), at the
-run's precision and in the tower's own layout (packed or padded): every layer of each tower in four ways (trained
-with its input's gradient; trained as the lowest trainable layer; frozen, passing gradients down; frozen prefix,
-forward only under no_grad in eval mode), the embeddings trained and not, the in-batch head, and the optimizer's
-update over every parameter. Each piece is timed in every round, the pieces interleaved so that a burst of
-background load hits them alike, and the median of the rounds is kept.
+run's precision and in the tower's own layout (packed or padded): each tower's whole layer stack, forward then
+backward as a step runs it, in four ways (every layer trained with its input's gradient; trained with no gradient
+into the stack, which leaves one lowest trainable layer; frozen, passing gradients down; a frozen prefix, forward
+only under no_grad in eval mode), the embeddings trained and not, the in-batch head, and the optimizer's update
+over every parameter. Each piece is timed in every round, the pieces interleaved so that a burst of background
+load hits them alike, and the median of the rounds is kept.
 
-What the prices leave out (batching, the scheduler, Python between the pieces) is the same for every strategy, so
-the ideal they give is an upper bound on the speedup that is a little loose, not one a strategy can beat.
+What the prices leave out (batching, the scheduler, Python between the pieces) every strategy pays alike; what
+pieces timed apart cannot see (memory traffic between them) they miss. Measured against them, the strategies'
+speedups came out within a few percent of the ideal (docs/results/limit.md).
 """
 
 from __future__ import annotations
@@ -203,18 +205,20 @@ def setup_of(loaded: LoadedModel, data: TokenisedTask, cfg: TrainConfig, device:
             "fused_optimizer": cfg.fused_optimizer, "device": device.type, "threads": torch.get_num_threads()}
 
 
+def measure_prices(loaded: LoadedModel, data: TokenisedTask, cfg: TrainConfig, device: torch.device) -> StepPrices:
+    """This setup's prices, timed on a fresh copy of the model on the first steps of seed 0's batch order."""
+    model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad, cfg.length_buckets).to(device)
+    if not cfg.dropout:
+        model.disable_dropout()
+    size = min(cfg.batch_size, len(data.train_messages))
+    order = batch_order(len(data.train_messages), size, total_steps(len(data.train_messages), cfg), 0)
+    batches = [(data.train_messages.batch(index, device), data.train_replies.batch(index, device))
+               for index in order[:CALIBRATION_ROUNDS]]
+    return calibrate(model, batches, cfg, device, CALIBRATION_ROUNDS)
+
+
 def stored_prices(store, hardware_hash: str, loaded: LoadedModel, data: TokenisedTask, cfg: TrainConfig,
                   device: torch.device) -> StepPrices:
-    """This setup's prices from the store, timed (on a fresh copy of the model, on the first steps of seed 0's
-    batch order) and stored the first time only."""
-    def measure() -> dict:
-        model = BiEncoder(loaded.fresh_copy(), cfg.shared_towers, cfg.scale, cfg.unpad, cfg.length_buckets).to(device)
-        if not cfg.dropout:
-            model.disable_dropout()
-        size = min(cfg.batch_size, len(data.train_messages))
-        order = batch_order(len(data.train_messages), size, total_steps(len(data.train_messages), cfg), 0)
-        batches = [(data.train_messages.batch(index, device), data.train_replies.batch(index, device))
-                   for index in order[:CALIBRATION_ROUNDS]]
-        return calibrate(model, batches, cfg, device, CALIBRATION_ROUNDS).to_dict()
-
-    return StepPrices.from_dict(store.record_step_prices(hardware_hash, setup_of(loaded, data, cfg, device), measure))
+    """This setup's prices from the store, measured and stored the first time only."""
+    return StepPrices.from_dict(store.record_step_prices(hardware_hash, setup_of(loaded, data, cfg, device),
+                                                         lambda: measure_prices(loaded, data, cfg, device).to_dict()))

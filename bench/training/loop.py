@@ -100,6 +100,18 @@ def train_step(model: BiEncoder, optimizer: torch.optim.Optimizer, scheduler: to
     return loss.detach()
 
 
+def strategy_step(strategy: Strategy, context: StepContext, step: int, ledger: WorkLedger,
+                  scheduler: torch.optim.lr_scheduler.LRScheduler, batch, symmetric: bool,
+                  autocast: AbstractContextManager) -> None:
+    """Step `step` of training with `strategy`'s per-step hooks acting and `ledger` counting the work."""
+    with context.at(step):  # what a strategy changes for one step (skipped layers) ends with it
+        strategy.before_step(context)
+        with ledger.step(context.model, context.optimizer):
+            train_step(context.model, context.optimizer, scheduler, batch, symmetric, autocast,
+                       lambda: strategy.after_backward(context))
+        strategy.after_step(context)
+
+
 def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfig, seed: int,
           device: torch.device, evaluate_dev: Callable[[], dict] | None = None,
           on_step: Callable[[], None] | None = None, strategy: Strategy | None = None,
@@ -133,12 +145,7 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     for step in range(steps):
         index = distributed.shard(order[step])  # this rank's part of the global batch (all of it on one rank)
         batch = (messages.batch(index, device), replies.batch(index, device))
-        with context.at(step):  # what a strategy changes for one step (skipped layers) ends with it
-            strategy.before_step(context)
-            with ledger.step(model, optimizer):
-                train_step(model, optimizer, scheduler, batch, cfg.symmetric_loss, autocast,
-                           lambda: strategy.after_backward(context))
-            strategy.after_step(context)
+        strategy_step(strategy, context, step, ledger, scheduler, batch, cfg.symmetric_loss, autocast)
         if on_step:
             on_step()
         clock.lap()
