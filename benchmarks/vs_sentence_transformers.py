@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the two losses differ: the comparison would not be like for like")
     warm_up(loaded, pairs, cfg)
     padded_cfg = dataclasses.replace(cfg, unpad=False)
-    bucketed_cfg = dataclasses.replace(padded_cfg, length_buckets=args.buckets)
+    bucketed_cfg = dataclasses.replace(padded_cfg, length_buckets=max(1, args.buckets))
     mine, padded, bucketed, peer = [], [], [], []
     for repeat in range(args.repeats):
         sides = ("bench", "padded", "bucketed", "st") if args.buckets > 1 else ("bench", "padded", "st")

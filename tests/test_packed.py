@@ -173,3 +173,22 @@ def test_length_buckets_at_their_default_leave_the_settings_fingerprint_as_it_wa
     assert default.settings["train"] == before  # what a bench without the field stored
     assert stable_hash(json.loads(json.dumps(default.settings))) == default.settings_hash
     assert prints(TrainConfig(length_buckets=4)).settings_hash != default.settings_hash
+
+
+def test_attention_buckets_sort_texts_by_length_and_pool_them_back_in_batch_order():
+    from bench.model import packed
+
+    ids, mask = MESSAGES  # lengths 9, 3, 5, 9, 2, 7
+    one, = packed.plan([mask])
+    three, = packed.plan([mask], buckets=3)
+    assert [(b.rows, b.width) for b in one.buckets] == [(6, 9)] and one.order is None and one.unsort is None
+    assert [(b.rows, b.width) for b in three.buckets] == [(2, 9), (2, 7), (2, 3)]  # (9, 9), (7, 5), (3, 2)
+    assert sum(b.rows * b.width for b in three.buckets) < 6 * 9
+    # the same real tokens, bucket after bucket; `order` maps them back to row-major order
+    assert sorted(three.positions.tolist()) == one.positions.tolist()
+    assert torch.equal(one.positions[three.order], three.positions)
+    assert torch.equal(packed.row_major([three]), three.order)
+    hidden = torch.randn(int(mask.sum()), 4, dtype=torch.float64)  # token features in row-major order
+    pooled_one, = packed.mean_pool(hidden, [one])
+    pooled_three, = packed.mean_pool(hidden[three.order], [three])
+    torch.testing.assert_close(pooled_three, pooled_one)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
-from bench.model import costmodel, packed
+from bench.model import costmodel, dropout, embedding_grad, packed
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -69,7 +69,10 @@ class Tower(nn.Module):
         if not (hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")):
             raise BenchError(f"unsupported architecture {type(encoder).__name__}: bench needs a BERT-style "
                              "encoder with .embeddings and .encoder.layer (BERT, RoBERTa, MiniLM, ELECTRA)")
+        dropout.use_fast_dropout(encoder)
         self.embeddings = encoder.embeddings
+        words = getattr(self.embeddings, "word_embeddings", None)
+        self.word_grad = embedding_grad.DenseGradBuffer(words) if type(words) is nn.Embedding else None
         self.layers = encoder.encoder.layer
         # MPNet's relative-position bias: one embedding shared by every layer, computed once per forward
         self.relative_attention_bias = getattr(encoder.encoder, "relative_attention_bias", None)
@@ -77,6 +80,7 @@ class Tower(nn.Module):
         self.frozen_prefix = 0  # embeddings + this many bottom layers run without autograd
         self.embeddings_frozen = False
         self.unpad = unpad and all(packed.supports(layer, self.config) for layer in self.layers)
+        self.packed_embeddings = packed.embeds_packed(self.embeddings)
         self.length_buckets = length_buckets  # padded training batches run as this many length-sorted sub-batches
         self.skipped: frozenset[int] = frozenset()
         self.prefix_cache: PrefixCache | None = None
@@ -192,16 +196,17 @@ class Tower(nn.Module):
         """Embed several padded batches; unpadded, their real tokens go through every layer as one matrix."""
         if not self.unpad:
             return [self._bucketed(input_ids, attention_mask) for input_ids, attention_mask in batches]
-        groups = packed.plan([attention_mask for _, attention_mask in batches])
+        groups = packed.plan([attention_mask for _, attention_mask in batches], packed.ATTENTION_BUCKETS)
         start = 0
         if self._cached():
-            hidden = torch.cat([self._prefix().packed(self, *batch) for batch in batches])
+            hidden = torch.cat([self._prefix().packed(self, *batch) for batch in batches])  # row by row
+            order = packed.row_major(groups)
+            hidden = hidden if order is None else hidden.index_select(0, order)
             start = self._prefix().layers
         else:
             with self._grad(None):
                 self._record("embeddings", None, groups[-1].stop)
-                hidden = torch.cat([packed.pack(self.embeddings(input_ids=input_ids), group)
-                                    for (input_ids, _), group in zip(batches, groups, strict=True)])
+                hidden = self.embed_packed([input_ids for input_ids, _ in batches], groups)
         for index in range(start, len(self.layers)):
             if self._runs(index):
                 with self._grad(index):
@@ -209,6 +214,13 @@ class Tower(nn.Module):
                     hidden = packed.layer_forward(self.layers[index], hidden, groups)
         self._record("pool", sum(group.rows for group in groups), hidden.shape[0], hidden.requires_grad)
         return packed.mean_pool(hidden, groups)
+
+    def embed_packed(self, input_ids: list[torch.Tensor], groups: list[packed.Group]) -> torch.Tensor:
+        """The embeddings of the batches' real tokens, in the groups' packed order."""
+        if self.packed_embeddings:
+            return packed.embed(self.embeddings, input_ids, groups)
+        return torch.cat([packed.pack(self.embeddings(input_ids=ids), group)
+                          for ids, group in zip(input_ids, groups, strict=True)])
 
     def train(self, mode: bool = True) -> Tower:
         """Frozen modules stay in eval mode (no dropout) whatever the caller asks."""

@@ -53,9 +53,8 @@ class _Stream:
 def _streams(tower: Tower, inputs: list[Batch]) -> list[_Stream]:
     """The tower calls a training step makes: one over every batch packed together, or one per padded batch."""
     if tower.unpad:
-        groups = packed.plan([mask for _, mask in inputs])
-        return [_Stream(tower, lambda: torch.cat([packed.pack(tower.embeddings(input_ids=ids), group)
-                                                  for (ids, _), group in zip(inputs, groups, strict=True)]),
+        groups = packed.plan([mask for _, mask in inputs], packed.ATTENTION_BUCKETS)
+        return [_Stream(tower, lambda: tower.embed_packed([ids for ids, _ in inputs], groups),
                         lambda index, hidden: packed.layer_forward(tower.layers[index], hidden, groups),
                         lambda hidden: packed.mean_pool(hidden, groups), groups[-1].stop)]
     streams = []
