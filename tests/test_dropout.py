@@ -100,3 +100,12 @@ def test_the_hf_attention_function_takes_both_mask_kinds_and_defers_to_sdpa_with
     torch.testing.assert_close(outputs[0], outputs[1])
     without = dropout.hf_attention(layer, query, key, value, bias, dropout=0.0, scaling=0.5)[0]
     torch.testing.assert_close(without, sdpa_attention_forward(layer, query, key, value, bias, 0.0, 0.5)[0])
+
+
+def test_a_bf16_input_stays_bf16_scaled_as_torch_scales_it():
+    x = torch.ones(1000, dtype=torch.bfloat16)
+    torch.manual_seed(2)
+    out = dropout.dropout(x, 0.1, True)
+    assert out.dtype == torch.bfloat16
+    reference = F.dropout(x, 0.1, True)  # torch divides its bf16 noise by 0.9 in bf16: 1.109375
+    assert set(out.unique().tolist()) <= {0.0, reference.max().item()}

@@ -40,7 +40,8 @@ def dropout(hidden: torch.Tensor, p: float, training: bool) -> torch.Tensor:
         return F.dropout(hidden, p, training)
     if p == 1.0:
         return hidden * 0.0
-    return hidden * (keep_mask(hidden.shape, p, hidden.device) * (1.0 / (1.0 - p)))  # one pass each way
+    noise = (keep_mask(hidden.shape, p, hidden.device) * (1.0 / (1.0 - p))).to(hidden.dtype)  # as torch's, in
+    return hidden * noise  # the input's dtype (bf16: 1 / 0.9 rounds to 1.109375 in both); one pass each way
 
 
 class FastDropout(nn.Dropout):
