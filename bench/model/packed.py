@@ -81,15 +81,16 @@ def plan(masks: list[torch.Tensor], buckets: int = 1) -> list[Group]:
         rows, width = mask.shape
         lengths = mask.sum(1)
         count = min(buckets, rows)
-        texts = torch.argsort(lengths, descending=True, stable=True) if count > 1 else torch.arange(rows)
-        parts = [_bucket(mask[chunk, : max(1, int(lengths[chunk].max()))]) for chunk in texts.tensor_split(count)]
+        sort = count > 1
+        texts = torch.argsort(lengths, descending=True, stable=True) if sort else torch.arange(rows, device=mask.device)
+        chunks = texts.tensor_split(count)
+        parts = [_bucket(mask[chunk, : max(1, int(lengths[chunk].max()))]) for chunk in chunks]
         grid = torch.arange(rows * width, device=mask.device).view(rows, width)
         positions = torch.cat([grid[chunk, : part.width].reshape(-1)[part.positions]
-                               for chunk, part in zip(texts.tensor_split(count), parts, strict=True)])
-        sorted_ = count > 1
-        rank = mask.reshape(-1).long().cumsum(0) - 1
-        groups.append(Group(rows, width, positions, tuple(parts),
-                            rank[positions] if sorted_ else None, torch.argsort(texts) if sorted_ else None, start))
+                               for chunk, part in zip(chunks, parts, strict=True)])
+        rank = mask.reshape(-1).long().cumsum(0) - 1 if sort else None  # row-major index of each real token
+        groups.append(Group(rows, width, positions, tuple(parts), rank[positions] if sort else None,
+                            torch.argsort(texts) if sort else None, start))
         start += len(positions)
     return groups
 
