@@ -54,6 +54,11 @@ class FastDropout(nn.Dropout):
         return dropout(hidden, self.p, self.training)
 
 
+def additive_bias(keep: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A bool keep-mask as the additive mask attention adds to its scores: 0 where kept, dtype's lowest elsewhere."""
+    return torch.zeros(keep.shape, dtype=dtype, device=keep.device).masked_fill_(~keep, torch.finfo(dtype).min)
+
+
 def attention(dropout_module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
               bias: torch.Tensor, scale: float) -> torch.Tensor:
     """Scaled dot-product attention with dropout on the probabilities, computed as torch's own CPU path does it
@@ -78,8 +83,7 @@ def hf_attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, valu
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout, scaling, **kwargs)
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
     if attention_mask.dtype == torch.bool:  # HF's own mask for SDPA: True where a key may be attended
-        attention_mask = torch.zeros(attention_mask.shape, dtype=query.dtype, device=query.device).masked_fill_(
-            ~attention_mask, torch.finfo(query.dtype).min)
+        attention_mask = additive_bias(attention_mask, query.dtype)
     context = attention(module.dropout, query, key, value, attention_mask, scale)
     return context.transpose(1, 2).contiguous(), None
 

@@ -16,8 +16,7 @@ from bench.model import costmodel, dropout, embedding_grad, packed
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """The 4-D additive mask (batch, 1, 1, seq) that BERT layers expect; 0 keeps, dtype-min masks out."""
-    inverted = 1.0 - attention_mask[:, None, None, :].to(dtype)
-    return inverted * torch.finfo(dtype).min
+    return dropout.additive_bias(attention_mask[:, None, None, :].bool(), dtype)
 
 
 class PrefixCache:
@@ -196,7 +195,7 @@ class Tower(nn.Module):
         """Embed several padded batches; unpadded, their real tokens go through every layer as one matrix."""
         if not self.unpad:
             return [self._bucketed(input_ids, attention_mask) for input_ids, attention_mask in batches]
-        groups = packed.plan([attention_mask for _, attention_mask in batches], packed.ATTENTION_BUCKETS)
+        groups = self.packed_groups([attention_mask for _, attention_mask in batches])
         start = 0
         if self._cached():
             hidden = torch.cat([self._prefix().packed(self, *batch) for batch in batches])  # row by row
@@ -214,6 +213,10 @@ class Tower(nn.Module):
                     hidden = packed.layer_forward(self.layers[index], hidden, groups)
         self._record("pool", sum(group.rows for group in groups), hidden.shape[0], hidden.requires_grad)
         return packed.mean_pool(hidden, groups)
+
+    def packed_groups(self, masks: list[torch.Tensor]) -> list[packed.Group]:
+        """Where a training or evaluation call's real tokens go, attention bucketed by length."""
+        return packed.plan(masks, packed.ATTENTION_BUCKETS)
 
     def embed_packed(self, input_ids: list[torch.Tensor], groups: list[packed.Group]) -> torch.Tensor:
         """The embeddings of the batches' real tokens, in the groups' packed order."""

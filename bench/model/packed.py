@@ -44,8 +44,7 @@ class Bucket:
 
     def bias(self, dtype: torch.dtype) -> torch.Tensor:
         """(rows, 1, 1, width) additive mask: 0 on real keys, dtype's lowest on padding."""
-        return torch.zeros(self.keep.shape, dtype=dtype, device=self.keep.device).masked_fill_(
-            ~self.keep, torch.finfo(dtype).min)
+        return dropout.additive_bias(self.keep, dtype)
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,8 @@ def row_major(groups: list[Group]) -> torch.Tensor | None:
     if all(group.order is None for group in groups):
         return None
     return torch.cat([group.start + (group.order if group.order is not None else
-                                     torch.arange(group.stop - group.start)) for group in groups])
+                                     torch.arange(group.stop - group.start, device=group.positions.device))
+                      for group in groups])
 
 
 def supports(layer: nn.Module, config) -> bool:

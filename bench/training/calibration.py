@@ -53,7 +53,7 @@ class _Stream:
 def _streams(tower: Tower, inputs: list[Batch]) -> list[_Stream]:
     """The tower calls a training step makes: one over every batch packed together, or one per padded batch."""
     if tower.unpad:
-        groups = packed.plan([mask for _, mask in inputs], packed.ATTENTION_BUCKETS)
+        groups = tower.packed_groups([mask for _, mask in inputs])
         return [_Stream(tower, lambda: tower.embed_packed([ids for ids, _ in inputs], groups),
                         lambda index, hidden: packed.layer_forward(tower.layers[index], hidden, groups),
                         lambda hidden: packed.mean_pool(hidden, groups), groups[-1].stop)]
