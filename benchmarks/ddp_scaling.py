@@ -37,10 +37,10 @@ def rank_process(rank: int, world: int, port: int, args: argparse.Namespace, out
     from transformers import BertModel
 
     from bench.config import TrainConfig
+    from bench.measure.device import resolve_device
     from bench.model.encoder import BiEncoder
     from bench.model.pretrained import tiny_config
     from bench.tasks.batching import Encoded
-    from bench.training.device import resolve_device
     from bench.training.loop import train
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),

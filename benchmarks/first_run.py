@@ -2,7 +2,7 @@
 
 A suite always runs the baseline first, so any one-off cost of a process's first training steps (allocator
 growth, thread-pool and kernel start-up, lazy imports) is charged to the baseline alone and inflates every
-strategy's measured speedup. This script builds each run exactly as the runner does (bench.training.runner's
+strategy's measured speedup. This script builds each run exactly as the runner does (bench.suite.cell's
 build_model, same seed, bench.toml's [train] settings) on a small slice of the email task, in one process, and
 prints each run's training seconds (the value a run stores) and its first steps' seconds. With --warm-up, one
 untimed step on a throwaway copy (bench.training.warmup.warm_up) runs before the first timed run, to compare.
@@ -26,13 +26,14 @@ from pathlib import Path
 import torch
 
 from bench.config import TaskConfig, load_config
+from bench.measure.clock import synchronize
+from bench.measure.device import resolve_device
 from bench.model.pretrained import load_pretrained
 from bench.registry import REGISTRY, load_plugins
+from bench.suite.cell import build_model
 from bench.tasks.task import load_task
 from bench.tasks.tokenised import tokenise
-from bench.training.device import resolve_device, synchronize
 from bench.training.loop import train
-from bench.training.runner import build_model
 from bench.training.warmup import warm_up
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,13 +25,14 @@ from pathlib import Path
 import torch
 
 from bench.config import load_config
+from bench.measure.clock import synchronize
 from bench.model.ledger import WorkLedger
 from bench.registry import StepContext, load_plugins
+from bench.suite.cell import build_model
+from bench.suite.cells import load_suite
 from bench.tasks.tokenised import tokenise
 from bench.training.calibration import measure_prices
-from bench.training.device import synchronize
 from bench.training.loop import batch_order, make_optimizer, precision, strategy_step, total_steps
-from bench.training.runner import build_model, load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 

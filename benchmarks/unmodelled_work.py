@@ -26,9 +26,10 @@ from torch.profiler import ProfilerActivity, profile
 
 from bench.config import load_config, parse_strategy
 from bench.registry import REGISTRY, load_plugins
+from bench.suite.cell import build_model, ideal_speedup
+from bench.suite.cells import load_suite
 from bench.tasks.tokenised import tokenise
 from bench.training.loop import batch_order, make_optimizer, precision, total_steps, train_step
-from bench.training.runner import build_model, ideal_speedup, load_suite
 
 MATMUL = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_scaled_dot_product_flash_attention_for_cpu",
           "aten::_scaled_dot_product_flash_attention_for_cpu_backward", "aten::_efficient_attention_forward",

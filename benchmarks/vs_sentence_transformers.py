@@ -33,7 +33,7 @@ Harness overhead: a whole `bench run` in a subprocess, either `small` (the defau
 --overhead-pairs training pairs: the worst case, one short run paying every fixed cost) or `default` (the main
 job, `python -m bench run`, every strategy and seed of the default suite). Its wall time minus the
 train_seconds and eval_seconds of all its runs and minus the dev-curve evaluations, which the runner does not
-time apart, so the subprocess wraps bench.training.runner.rank with a timer (every rank call is either a test
+time apart, so the subprocess wraps bench.suite.cell.rank with a timer (every rank call is either a test
 evaluation, already in eval_seconds, or a curve evaluation).
 """
 
@@ -220,7 +220,7 @@ def harness_overhead(kind: str, pairs: int, threads: int, keep_db: Path | None) 
             "import time\n"
             "began = time.perf_counter()\n"
             "import json, sys\n"
-            "import bench.training.runner as runner\n"
+            "import bench.suite.cell as runner\n"
             "imported = time.perf_counter() - began\n"
             "spent = [0.0]\n"
             "rank = runner.rank\n"

@@ -20,8 +20,8 @@ from bench.config import config_from_dict, load_config
 from bench.errors import BenchError
 from bench.metrics import METRICS
 from bench.results.store import Store
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.toy import write_task
-from bench.training.runner import run_suite
 from tests.support.cli import bench
 from tests.support.models import TINY4 as TINY
 from tests.support.suites import small_suite
@@ -48,7 +48,7 @@ def results(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        run_suite(config, config.suite("t"), Store(db), show_progress=False)
+        run_suite(SuiteRun(config, config.suite("t"), Store(db), show_progress=False))
     finally:
         torch.set_num_threads(threads)
     export = folder / "reference.json"

@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from bench.config import TrainConfig, config_from_dict
+from bench.measure.clock import Stopwatch
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY
 from bench.results.store import Store
-from bench.training.device import Stopwatch
+from bench.suite.runner import SuiteRun, run_suite
 from bench.training.loop import train
-from bench.training.runner import run_suite
 from tests.support.models import TINY, encoded_pairs, tiny_bert
 from tests.support.suites import small_suite
 
@@ -112,7 +112,7 @@ def test_a_suite_on_cuda_records_the_gpu_and_its_device_hours(tmp_path):
     document["device"] = "cuda"
     config = config_from_dict(document)
     store = Store(f"sqlite:///{tmp_path}/results.db")
-    run_suite(config, config.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     runs = store.runs()
     assert {r.strategy for r in runs} == {"baseline", "layer-freeze"}
     for run in runs:
@@ -125,8 +125,8 @@ def test_a_suite_on_cuda_records_the_gpu_and_its_device_hours(tmp_path):
 
 def test_the_gpu_energy_counter_reads_a_plausible_power_for_real_work():
     """NVML's total-energy counter around a matmul burst: joules over the region's seconds is a GPU's power."""
-    from bench.training.device import energy_meter
-    from bench.training.energy import EnergyGauge
+    from bench.measure.device import energy_meter
+    from bench.measure.energy import EnergyGauge
 
     meter = energy_meter(CUDA, watts_per_core=10.0)
     assert meter is not None and meter.source == "counter" and meter.name.startswith("nvml:")

@@ -19,8 +19,8 @@ import torch.multiprocessing as mp
 from bench.cli import main
 from bench.config import TrainConfig
 from bench.model.encoder import BiEncoder
+from bench.ranks import distributed
 from bench.registry import REGISTRY, load_plugins
-from bench.training import distributed
 from bench.training.loop import train, train_step
 from tests.support.models import TINY4 as TINY
 from tests.support.models import encoded_pairs, tiny_bert

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from bench.errors import BenchError
-from bench.training.energy import CpuTimeEstimate, EnergyGauge, nvml_meter, rapl_meter
+from bench.measure.energy import CpuTimeEstimate, EnergyGauge, nvml_meter, rapl_meter
 
 
 def _zone(root: Path, name: str, label: str, energy_uj: int, max_uj: int) -> Path:
@@ -119,8 +119,8 @@ def test_no_meter_means_not_measured_rather_than_zero():
 def test_a_run_on_this_cpu_stores_its_energy_flagged(tmp_path):
     from bench.config import config_from_dict
     from bench.results.store import Store
+    from bench.suite.runner import SuiteRun, run_suite
     from bench.tasks.toy import write_task
-    from bench.training.runner import run_suite
     from tests.support.models import TINY
     from tests.support.suites import small_suite
 
@@ -129,7 +129,7 @@ def test_a_run_on_this_cpu_stores_its_energy_flagged(tmp_path):
     document["energy"] = {"watts_per_core": 12.5}
     config = config_from_dict(document)
     store = Store(f"sqlite:///{tmp_path}/results.db")
-    run_suite(config, config.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     runs = {r.strategy: r for r in store.runs()}
     base, zero = runs["baseline"], runs["zero-shot"]
     expected = ("counter", "rapl:") if rapl_meter() else ("estimated", "cpu-time x 12.5 W/core")

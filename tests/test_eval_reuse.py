@@ -10,11 +10,13 @@ import torch
 from bench.config import config_from_dict
 from bench.registry import REGISTRY
 from bench.results.store import Store
+from bench.suite.cell import build_model
+from bench.suite.cells import load_suite
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.batching import encode_texts
 from bench.tasks.tokenised import RankingInputs, ranking_inputs, tokenise
 from bench.tasks.toy import write_task
 from bench.training.evaluate import SharedPrefixes, rank
-from bench.training.runner import build_model, load_suite, run_suite
 from tests.support.models import TINY4 as TINY
 from tests.support.suites import small_suite
 
@@ -103,14 +105,14 @@ def test_only_an_unchanged_pretrained_prefix_is_shared(setup):
 def test_a_suite_with_reuse_stores_the_same_metrics_as_runs_alone(setup, tmp_path):
     config, suite, loaded, _ = setup
     store = Store(f"sqlite:///{tmp_path}/all.db")
-    run_suite(config, suite, store, show_progress=False, loaded=loaded)
+    run_suite(SuiteRun(config, suite, store, show_progress=False, loaded=loaded))
     together = {(r.label, r.seed): r for r in store.runs()}
     for label, spec in (("layer-freeze(count=2)", "layer-freeze:count=2"),
                         ("cached-prefix(count=2)", "cached-prefix:count=2")):
         alone = Store(f"sqlite:///{tmp_path}/{spec.split(':')[0]}.db")
         single = suite.__class__(**{**suite.__dict__, "seeds": (1,), "strategies": (
             next(s for s in suite.strategies if s.label == label),)})
-        run_suite(config, single, alone, show_progress=False, loaded=load_suite(config, single))
+        run_suite(SuiteRun(config, single, alone, show_progress=False, loaded=load_suite(config, single)))
         (own,) = alone.runs()
         other = together[(label, 1)]
         assert own.metrics() == other.metrics()

@@ -8,8 +8,8 @@ from bench.config import StatsConfig, TaskConfig, config_from_dict
 from bench.model.encoder import BiEncoder
 from bench.model.pretrained import load_pretrained
 from bench.results.store import Store
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.task import load_task
-from bench.training.runner import run_suite
 from tests.support.cli import SGD_DIR
 from tests.support.models import TINY
 
@@ -39,7 +39,7 @@ def test_sgd_suite_on_a_small_subset(tmp_path):
                                                 "train": {"max_train_pairs": 256, "batch_size": 32,
                                                           "curve_points": 2, "dev_eval_pairs": 50}}}})
     store = Store(f"sqlite:///{tmp_path}/sgd.db")
-    run_suite(config, config.suite("s"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("s"), store, show_progress=False))
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=200), suite="s")
     rows = {row.strategy: row for row in board.rows}
     assert set(rows) == {"baseline", "layer-freeze(count=1)"}
@@ -71,7 +71,7 @@ def test_minilm_fine_tuning_beats_zero_shot_on_email(tmp_path):
         "strategies": ["zero-shot", "baseline", "layer-drop:count=3"],
         "train": {"max_train_pairs": 640, "batch_size": 32, "curve_points": 1, "dev_eval_pairs": 50}}}})
     store = Store(f"sqlite:///{tmp_path}/m.db")
-    run_suite(config, config.suite("m"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("m"), store, show_progress=False))
     runs = {run.label: run for run in store.runs()}
     assert runs["baseline"].mrr > runs["zero-shot"].mrr
     assert runs["layer-drop(count=3)"].layers == 3

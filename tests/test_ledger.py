@@ -12,8 +12,9 @@ from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
 from bench.registry import REGISTRY
 from bench.results.store import Store
+from bench.suite.cell import ideal_speedup
+from bench.suite.runner import SuiteRun, run_suite
 from bench.training.loop import batch_order, train
-from bench.training.runner import ideal_speedup, run_suite
 from tests.support.models import TINY4, encoded_pairs, tiny_bert
 from tests.support.suites import small_suite
 
@@ -92,7 +93,7 @@ def test_runs_store_the_ledger_and_take_their_ideal_from_it(tmp_path):
         "zero-shot", "baseline", "layer-freeze:count=2", "mixed-precision", "progressive-freeze:count=2",
         "cached-prefix:count=2"], train={"epochs": 1.0, "dev_eval_pairs": 10}))
     store = Store(f"sqlite:///{tmp_path}/results.db")
-    run_suite(config, config.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     runs = {run.label: run for run in store.runs()}
     assert runs["zero-shot"].work is None and runs["zero-shot"].ideal_speedup is None
     for label in ("baseline", "layer-freeze(count=2)", "mixed-precision", "progressive-freeze(count=2)"):

@@ -14,8 +14,8 @@ from bench.errors import BenchError
 from bench.results.identity import RunIdentity
 from bench.results.models import Run
 from bench.results.store import Store
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.toy import write_task
-from bench.training.runner import run_suite
 from dashboard import data
 from tests.support.cli import bench
 from tests.support.suites import small_suite, write_config
@@ -31,7 +31,7 @@ def pg_suite(tmp_path_factory, pg_server):
     config = write_config(folder / "bench.toml", document)
     url = pg_server.new_database()
     loaded = config_from_dict(document)
-    run_suite(loaded, loaded.suite("t"), Store(url), show_progress=False)
+    run_suite(SuiteRun(loaded, loaded.suite("t"), Store(url), show_progress=False))
     return url, config
 
 

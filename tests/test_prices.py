@@ -13,10 +13,10 @@ from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
 from bench.model.prices import StepPrices
 from bench.results.store import Store
+from bench.suite.runner import SuiteRun, run_suite
 from bench.training import calibration
 from bench.training.calibration import calibrate
 from bench.training.loop import batch_order
-from bench.training.runner import run_suite
 from tests.support.models import encoded_pairs, tiny_bert
 from tests.support.suites import small_suite
 from tests.test_ledger import CFG, trained
@@ -113,7 +113,7 @@ def test_prices_are_timed_once_per_hardware_and_setup_and_kept_in_the_store(tmp_
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")
     config = config_from_dict(small_suite(write_task(tmp_path / "task"), strategies=[
         "zero-shot", "baseline", "layer-freeze:count=1", "mixed-precision"], seeds=2, train={"dev_eval_pairs": 10}))
-    run_suite(config, config.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     assert sorted(timed) == ["bf16", "fp32"]  # the suite's precision, and mixed-precision's own
     runs = {(r.strategy, r.seed): r for r in store.runs()}
     assert runs[("baseline", 0)].ideal_speedup == pytest.approx(1.0, rel=1e-9)
@@ -121,5 +121,5 @@ def test_prices_are_timed_once_per_hardware_and_setup_and_kept_in_the_store(tmp_
     for run in (run for run in runs.values() if run.strategy != "zero-shot"):
         assert run.ideal_speedup == run.work["priced_ideal_speedup"] > 0
         assert run.work["ideal_speedup"] > 0  # the FLOP model's, kept beside it
-    run_suite(config, config.suite("t"), store, show_progress=False, rerun=True)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False, rerun=True))
     assert sorted(timed) == ["bf16", "fp32"]  # read from the store: nothing timed again

@@ -23,8 +23,8 @@ from bench.errors import BenchError
 from bench.render import checks as check_report
 from bench.render import tables as report
 from bench.results.store import Store
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.toy import write_task
-from bench.training.runner import run_suite
 from tests.support.suites import small_suite
 
 EXPORT = Path(__file__).parent / "data" / "export_before_reshape.json"
@@ -47,7 +47,7 @@ def board(tmp_path_factory) -> Leaderboard:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        run_suite(config, config.suite("t"), store, show_progress=False)
+        run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     finally:
         torch.set_num_threads(threads)
     return leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")

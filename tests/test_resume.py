@@ -18,8 +18,8 @@ import pytest
 from bench.config import config_from_dict
 from bench.results import liveness
 from bench.results.store import Store
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.toy import write_task
-from bench.training.runner import run_suite
 from tests.support.cli import bench_process, wait_for
 from tests.support.suites import small_suite, worker_suite, write_config
 
@@ -84,16 +84,16 @@ def one_seed(tmp_path):
 def test_a_rerun_skips_done_cells_and_rerun_flag_runs_them_again(one_seed):
     config, store = one_seed
     said: list[str] = []
-    assert len(run_suite(config, config.suite("t"), store, show_progress=False, announce=said.append)) == 2
-    assert run_suite(config, config.suite("t"), store, show_progress=False, announce=said.append) == []
+    assert len(run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False, announce=said.append))) == 2
+    assert run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False, announce=said.append)) == []
     assert "2 of 2 cells already done; running 0" in said[-1]
-    assert len(run_suite(config, config.suite("t"), store, show_progress=False, rerun=True)) == 2
+    assert len(run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False, rerun=True))) == 2
     assert len(store.runs()) == 4
 
 
 def test_a_run_whose_process_is_gone_or_silent_is_abandoned_and_its_cell_is_free(one_seed):
     config, store = one_seed
-    run_suite(config, config.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     template = store.runs()[0]
     identity = _identity_of(template)
     live = store.start_run(identity)  # this process: alive, fresh heartbeat

@@ -10,9 +10,10 @@ import pytest
 from bench.config import config_from_dict
 from bench.render.decisions import render
 from bench.results.store import Store
+from bench.suite.cells import load_suite
+from bench.suite.rounds import run_until_decided
+from bench.suite.runner import SuiteRun, run_suite
 from bench.tasks.toy import write_task
-from bench.training.rounds import run_until_decided
-from bench.training.runner import load_suite, run_suite
 from tests.support.cli import bench
 from tests.support.models import TINY
 
@@ -36,10 +37,10 @@ def test_adding_seeds_runs_only_the_new_ones_and_compares_them_all(tmp_path):
     config = make_config(tmp_path, 0.01, [0, 1])
     store = Store(f"sqlite:///{tmp_path}/r.db")
     suite = config.suite("t")
-    assert len(run_suite(config, suite, store, show_progress=False)) == 6
+    assert len(run_suite(SuiteRun(config, suite, store, show_progress=False))) == 6
     said: list[str] = []
     wider = suite.__class__(**{**suite.__dict__, "seeds": (0, 1, 2, 3), "until_decided": False})
-    more = run_suite(config, wider, store, show_progress=False, announce=said.append)
+    more = run_suite(SuiteRun(config, wider, store, show_progress=False, announce=said.append))
     assert len(more) == 6 and "6 of 12 cells already done; running 6" in said[-1]
     assert {run.seed for run in store.runs() if run.id in more} == {2, 3}
     from bench.analysis import leaderboard
@@ -108,7 +109,7 @@ def test_an_untrained_model_is_evaluated_once_across_rounds_and_resumes(tmp_path
     loaded = load_suite(config, suite)
     run_until_decided(config, suite, store, loaded, max_seeds=3)
     resumed = suite.__class__(**{**suite.__dict__, "seeds": (0, 1, 2, 3, 4), "until_decided": False})
-    run_suite(config, resumed, store, show_progress=False)  # a new suite run: nothing in memory from the first
+    run_suite(SuiteRun(config, resumed, store, show_progress=False))  # a new suite run: nothing in memory from before
     zero = [run for run in store.runs() if run.strategy == "zero-shot"]
     evaluated = [run for run in zero if not run.environment.get("evaluation_of")]
     assert len(zero) == 5 and len(evaluated) == 1

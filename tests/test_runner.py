@@ -11,7 +11,7 @@ from bench.analysis.rows import bounds
 from bench.config import StatsConfig, config_from_dict
 from bench.render import tables as report
 from bench.results.store import Store
-from bench.training.runner import run_suite
+from bench.suite.runner import SuiteRun, run_suite
 from tests.support.models import TINY4 as TINY
 from tests.support.suites import small_suite
 
@@ -32,7 +32,7 @@ def suite_db(tmp_path_factory):
     task_dir = write_task(folder / "task")
     config = suite_config(task_dir)
     store = Store(f"sqlite:///{folder}/results.db")
-    run_suite(config, config.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
     return config, store, task_dir
 
 
@@ -97,7 +97,7 @@ def test_same_seed_gives_same_relevance(suite_db, tmp_path):
     config, store, task_dir = suite_db
     again = Store(f"sqlite:///{tmp_path}/again.db")
     rerun = suite_config(task_dir, seeds=(1,), strategies=["baseline", "layer-freeze:count=2"])
-    run_suite(rerun, rerun.suite("t"), again, show_progress=False)
+    run_suite(SuiteRun(rerun, rerun.suite("t"), again, show_progress=False))
     first = {(r.label, r.seed): r for r in store.runs()}
     for run in again.runs():
         original = first[(run.label, run.seed)]
@@ -131,7 +131,7 @@ def test_leaderboard_compares_with_the_baseline(suite_db):
 def test_runs_with_other_settings_are_excluded_with_a_reason(suite_db, tmp_path):
     config, store, task_dir = suite_db
     other = suite_config(task_dir, seeds=(0,), strategies=["layer-drop:count=3"], learning_rate=5e-4)
-    run_suite(other, other.suite("t"), store, show_progress=False)
+    run_suite(SuiteRun(other, other.suite("t"), store, show_progress=False))
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
     assert any("settings differ" in e.reason for e in board.excluded)
     assert all(row.strategy != "layer-drop(count=3)" for row in board.rows)
@@ -144,7 +144,7 @@ def test_data_fractions_are_grouped_with_their_own_baseline(tmp_path):
                           epochs=1.0)
     suite = dataclasses.replace(config.suite("t"), train_fractions=(0.5, 1.0))
     store = Store(f"sqlite:///{tmp_path}/fractions.db")
-    run_suite(config, suite, store, show_progress=False)
+    run_suite(SuiteRun(config, suite, store, show_progress=False))
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
     cells = {(row.train_fraction, row.strategy): row for row in board.rows}
     assert set(cells) == {(f, s) for f in (0.5, 1.0) for s in ("baseline", "layer-freeze(count=2)")}
@@ -163,7 +163,7 @@ def test_a_strategy_that_does_not_train_is_evaluated_once_per_model_and_fraction
     assert "evaluation_of" not in first.environment and first.eval_seconds > 0
     alone = Store(f"sqlite:///{tmp_path}/alone.db")  # seed 1 on its own: evaluated, not reused
     single = suite_config(task_dir, seeds=(1,), strategies=["zero-shot"])
-    run_suite(single, single.suite("t"), alone, show_progress=False)
+    run_suite(SuiteRun(single, single.suite("t"), alone, show_progress=False))
     (own,) = alone.runs()
     assert "evaluation_of" not in own.environment and own.eval_seconds > 0
     assert own.metrics() == second.metrics() == first.metrics()
@@ -179,7 +179,7 @@ def test_train_sizes_are_data_points_with_their_own_baseline_and_a_data_size_tab
                           epochs=1.0)
     suite = dataclasses.replace(config.suite("t"), train_sizes=(48, 192))
     store = Store(f"sqlite:///{tmp_path}/sizes.db")
-    run_suite(config, suite, store, show_progress=False)
+    run_suite(SuiteRun(config, suite, store, show_progress=False))
     assert sorted({(run.strategy, run.train_pairs) for run in store.runs()}) == [
         ("baseline", 48), ("baseline", 192), ("layer-freeze", 48), ("layer-freeze", 192)]
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")
@@ -197,7 +197,7 @@ def test_train_sizes_are_data_points_with_their_own_baseline_and_a_data_size_tab
     assert sorted(plan.strategy for plan in plan_board(board.rows, 0.01, Schedule(2, 0.95))) == [
         "layer-freeze(count=2) @ 192 pairs", "layer-freeze(count=2) @ 48 pairs"]  # each size named in a plan
     with pytest.raises(BenchError, match="more than it has"):
-        run_suite(config, dataclasses.replace(suite, train_sizes=(48, 10_000)), store, show_progress=False)
+        run_suite(SuiteRun(config, dataclasses.replace(suite, train_sizes=(48, 10_000)), store, show_progress=False))
     with pytest.raises(BenchError, match="both train_sizes and train_fractions"):
         dataclasses.replace(suite, train_fractions=(0.5,))
 
@@ -211,7 +211,7 @@ def test_several_models_get_a_side_by_side_table_of_verdicts(tmp_path):
                           strategies=["baseline", "layer-drop:fraction=0.5"], epochs=1.0)
     suite = dataclasses.replace(config.suite("t"), models=(TWO_LAYERS, TINY))
     store = Store(f"sqlite:///{tmp_path}/models.db")
-    run_suite(config, suite, store, show_progress=False)
+    run_suite(SuiteRun(config, suite, store, show_progress=False))
     assert sorted((run.model, run.layers) for run in store.runs(strategy="layer-drop")) == [
         (TWO_LAYERS, 1), (TWO_LAYERS, 1), (TINY, 2), (TINY, 2)]  # half the depth of each
     board = leaderboard.build(store, StatsConfig(bootstrap_samples=100), suite="t")

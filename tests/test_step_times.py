@@ -10,10 +10,10 @@ import torch
 
 from bench.analysis import gate, leaderboard, timing
 from bench.config import StatsConfig, config_from_dict
+from bench.measure import clock as clock_module
+from bench.measure.clock import Stopwatch
 from bench.render import tables as report
 from bench.results.store import Store
-from bench.training import device as device_module
-from bench.training.device import Stopwatch
 from dashboard import views
 from tests.support.stored import add_run
 
@@ -22,7 +22,7 @@ STATS = StatsConfig(bootstrap_samples=300)
 
 def test_the_clock_splits_its_regions_into_steps_and_leaves_pauses_out(monkeypatch):
     ticks = iter([10.0, 10.5, 11.25, 11.5, 50.0, 50.75, 51.0])  # start, lap, lap, stop | pause | start, lap, stop
-    monkeypatch.setattr(device_module.time, "perf_counter", lambda: next(ticks))
+    monkeypatch.setattr(clock_module.time, "perf_counter", lambda: next(ticks))
     clock = Stopwatch(torch.device("cpu"))
     clock.start()
     clock.lap()

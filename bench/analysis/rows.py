@@ -117,7 +117,7 @@ class Row:
     noise_query: float | None = None
     noise_residual: float | None = None
     noise_queries: int | None = None
-    # The training region's energy (bench/training/energy.py): mean joules over seeds and their source, `counter`
+    # The training region's energy (bench/measure/energy.py): mean joules over seeds and their source, `counter`
     # (NVML, RAPL) or `estimated` (the CPU-time power model), None where a seed has none or the seeds' sources
     # differ; the paired reduction vs the baseline, only where both sides share one source (an estimate is never
     # compared with a counter); and the joules spent until the dev headline reached the target.

@@ -28,7 +28,8 @@ def pilot_rows(config: Config, suite: SuiteConfig, store, pilot_seeds: int, quie
     """The suite's compared rows: the stored ones if every strategy has two or more seeds, else after running the
     pilot (the suite's first `pilot_seeds` seeds, stored like any run, so the real run later reuses them)."""
     from bench.analysis import leaderboard
-    from bench.training.runner import load_suite, run_suite
+    from bench.suite.cells import load_suite
+    from bench.suite.runner import SuiteRun, run_suite
 
     task = config.task(suite.task).name
 
@@ -44,8 +45,8 @@ def pilot_rows(config: Config, suite: SuiteConfig, store, pilot_seeds: int, quie
     seeds = tuple(suite.seeds[:pilot_seeds]) if len(suite.seeds) >= pilot_seeds else tuple(range(pilot_seeds))
     pilot = dataclasses.replace(suite, seeds=seeds, until_decided=False)
     loaded = load_suite(config, pilot, device or config.device)
-    run_suite(config, pilot, store, show_progress=not quiet, loaded=loaded,
-              announce=lambda line: print(f"bench: {line}", file=sys.stderr))
+    run_suite(SuiteRun(config, pilot, store, show_progress=not quiet, loaded=loaded,
+              announce=lambda line: print(f"bench: {line}", file=sys.stderr)))
     return rows(), f"a pilot of {len(seeds)} seeds"
 
 

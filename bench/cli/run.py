@@ -28,7 +28,7 @@ def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from bench.training import distributed
+    from bench.ranks import distributed
 
     sizes = config.suite(args.suite).world_sizes
     if sizes and not args.nproc and not distributed.launched() and not getattr(args, "one_size", False):
@@ -42,13 +42,15 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             print_board(config, suite_for_run(config, args), Store(args.db or config.db, read_only=True), started)
         return code
     if (args.nproc or distributed.launched()) and not distributed.active():  # --nproc N or torchrun: launch the
-        from bench.training import launch  # ranks, or join them (rank 0 goes on below)
+        from bench.ranks import launch  # ranks, or join them (rank 0 goes on below)
 
-        return launch.run(config, args, cmd_run, rank_entry)
+        return launch.run(config, args, cmd_run, rank_entry, follow_suite)
     from bench.registry import REGISTRY
+    from bench.render import plan as plan_table
     from bench.results.store import Store
-    from bench.training import rounds
-    from bench.training.runner import load_suite, run_suite
+    from bench.suite import rounds
+    from bench.suite.cells import load_suite
+    from bench.suite.runner import SuiteRun, run_suite
 
     suite = suite_for_run(config, args)
     for spec in suite.strategies:
@@ -60,11 +62,14 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     announce = lambda line: print(f"bench: {line}", file=sys.stderr)  # noqa: E731
     decisions = None
     if suite.until_decided:
+        def show_plan(plans, schedule) -> None:
+            announce("plan from the first look\n" + plan_table.render(plans, schedule, config.stats.margin))
+
         decisions = rounds.run_until_decided(config, suite, store, loaded, suite.max_seeds, announce,
-                                             show_progress=not args.quiet)
+                                             show_progress=not args.quiet, on_plan=show_plan)
     else:
-        run_suite(config, suite, store, show_progress=not args.quiet, loaded=loaded, rerun=args.rerun,
-                  worker=args.worker, announce=announce)
+        run_suite(SuiteRun(config, suite, store, show_progress=not args.quiet, loaded=loaded, rerun=args.rerun,
+                  worker=args.worker, announce=announce))
     print_board(config, suite, store, started, decisions)
     return 0
 
@@ -80,6 +85,13 @@ def rank_entry(args: argparse.Namespace) -> int:
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
+
+
+def follow_suite(config: Config, suite: SuiteConfig, device_type: str, rerun: bool) -> None:
+    """A rank above 0 runs rank 0's suite in step with it; rank 0's store decides for every rank."""
+    from bench.suite.runner import SuiteRun, run_suite
+
+    run_suite(SuiteRun(config, suite, None, device_type, show_progress=False, rerun=rerun))
 
 
 def print_board(config: Config, suite: SuiteConfig, store, started: float, decisions=None) -> None:

@@ -116,7 +116,7 @@ class SuiteConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     check: CheckConfig | None = None
     until_decided: bool = False
-    """Add seeds in rounds until each strategy's headline verdict is decided (bench.training.rounds)."""
+    """Add seeds in rounds until each strategy's headline verdict is decided (bench.suite.rounds)."""
     max_seeds: int = 10
     """With until_decided: the most seeds a strategy gets; also the last look of the sequential correction."""
     world_sizes: tuple[int, ...] = ()
@@ -198,7 +198,7 @@ class WorkersConfig:
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    """The power model behind an `estimated` energy (bench/training/energy.py), used where no counter is readable;
+    """The power model behind an `estimated` energy (bench/measure/energy.py), used where no counter is readable;
     not part of any fingerprint: it changes no run, only how its CPU time is priced."""
 
     watts_per_core: float = 10.0  # watts a busy CPU core draws, in the CPU-time energy estimate

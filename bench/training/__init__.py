@@ -1,1 +1,1 @@
-"""One training run: the loop, evaluation, devices and clocks, and the suite runner."""
+"""One run's training: the loop, the one-off warm-up, step-price calibration, evaluation and what a run measured."""

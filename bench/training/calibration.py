@@ -25,12 +25,12 @@ from functools import partial
 import torch
 
 from bench.config import TrainConfig
+from bench.measure.clock import synchronize
 from bench.model import packed
 from bench.model.encoder import BiEncoder, Tower, additive_mask, mean_pool
 from bench.model.pretrained import LoadedModel
 from bench.model.prices import StepPrices
 from bench.tasks.tokenised import TokenisedTask
-from bench.training.device import synchronize
 from bench.training.loop import batch_order, in_batch_loss, make_optimizer, precision, total_steps
 
 Batch = tuple[torch.Tensor, torch.Tensor]

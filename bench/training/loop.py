@@ -15,13 +15,13 @@ import torch
 import torch.nn.functional as F
 
 from bench.config import TrainConfig
+from bench.measure.clock import Stopwatch
+from bench.measure.energy import Energy, EnergyGauge
 from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
+from bench.ranks import distributed
 from bench.registry import StepContext, Strategy
 from bench.tasks.batching import Encoded
-from bench.training import distributed
-from bench.training.device import Stopwatch
-from bench.training.energy import Energy, EnergyGauge
 
 
 @dataclass
@@ -35,7 +35,7 @@ class TrainResult:
     work: dict = field(default_factory=dict)
     """The work ledger's totals (bench/model/ledger.py)."""
     energy: Energy | None = None
-    """The training region's energy (bench/training/energy.py), dev evaluations left out."""
+    """The training region's energy (bench/measure/energy.py), dev evaluations left out."""
 
 
 def in_batch_loss(scores: torch.Tensor, symmetric: bool) -> torch.Tensor:
@@ -84,7 +84,7 @@ def train_step(model: BiEncoder, optimizer: torch.optim.Optimizer, scheduler: to
                autocast: AbstractContextManager, after_backward: Callable[[], None] | None = None) -> torch.Tensor:
     """One optimizer step on a batch of ((message ids, mask), (reply ids, mask)): the only timed work. Under
     several ranks the batch is this rank's shard: the in-batch negatives are every rank's replies, and the
-    gradients are summed over ranks (bench/training/distributed.py says why that is the one-process gradient).
+    gradients are summed over ranks (bench/ranks/distributed.py says why that is the one-process gradient).
     `after_backward` runs between backward and the optimizer step (gradients are there). Returns the loss
     (detached)."""
     with autocast:

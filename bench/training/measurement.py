@@ -1,4 +1,4 @@
-"""What one run measured, and finding an untrained model's measurement in the store instead of measuring again."""
+"""What one run measured: the values its caller stores."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.metrics import CURVE_METRICS, summarise
-from bench.results.identity import RunIdentity
-from bench.results.store import Store
-from bench.training import distributed
-from bench.training.energy import Energy
-from bench.training.rank_store import RankStore
+from bench.measure.energy import Energy
+from bench.ranks import distributed
 
 
 @dataclass(frozen=True)
@@ -56,30 +52,3 @@ class Measurement:
                 "energy_joules": self.energy.joules if self.energy else None,
                 "energy_source": self.energy.source if self.energy else None,
                 "energy_meter": self.energy.meter if self.energy else None}
-
-
-
-def stored_evaluation(store: Store | RankStore, identity: RunIdentity) -> tuple[str, Measurement] | None:
-    """A completed, untrained run of the same model weights, task data, settings, fraction and hardware, and its
-    measurement rebuilt from the store (ranks, curve, energy): exact, since an untrained model is the same for every
-    seed. None under several ranks (rank 0's store decides alone there) or when there is none."""
-    if not isinstance(store, Store):
-        return None
-    found = [run for run in store.runs(status="completed", label=identity.label, model_hash=identity.model_hash,
-                                       task_hash=identity.task_hash, settings_hash=identity.settings_hash,
-                                       train_fraction=identity.train_fraction, hardware_hash=identity.hardware_hash,
-                                       steps=0)
-             if not (run.environment or {}).get("evaluation_of")]
-    if not found:
-        return None
-    run = found[0]
-    ranks, intent_ranks = store.ranks([run.id])[run.id]
-    curve = [{"seconds": p.seconds, "step": p.step, "joules": p.joules, "headline": p.headline,
-              **{name: getattr(p, name) for name in CURVE_METRICS}} for p in store.curves([run.id]).get(run.id, [])]
-    energy = Energy(0.0, run.energy_source, run.energy_meter or "") if run.energy_source else None
-    return run.id, Measurement(
-        train_seconds=0.0, eval_seconds=run.eval_seconds or 0.0, peak_memory_bytes=run.peak_memory_bytes or 0,
-        memory_kind=run.memory_kind or "", steps=0, pairs_trained=0, train_pairs=run.train_pairs or 0,
-        test_pairs=run.test_pairs or 0, test_left_out=run.test_left_out or 0,
-        metrics=summarise(ranks, intent_ranks), curve=curve, ranks=ranks, intent_ranks=intent_ranks,
-        step_seconds=np.zeros(0), energy=energy)

@@ -15,10 +15,10 @@ import time
 import torch
 
 from bench.config import TrainConfig
+from bench.measure.clock import synchronize
 from bench.model.encoder import BiEncoder
 from bench.model.pretrained import LoadedModel
 from bench.tasks.tokenised import TokenisedTask
-from bench.training.device import synchronize
 from bench.training.loop import make_optimizer, precision, train_step
 
 

@@ -13,18 +13,19 @@ from collections.abc import Callable
 
 import torch
 
-from bench.config import Config
+from bench.config import Config, SuiteConfig
 from bench.errors import BenchError
-from bench.training import distributed
-from bench.training.runner import run_suite
+from bench.ranks import distributed
 
 Command = Callable[[Config, argparse.Namespace], int]
 """`bench run` itself: what rank 0 (or a single process) executes."""
 Entry = Callable[[argparse.Namespace], int]
 """What a launched rank executes: reads the config and runs the command (user errors: exit 2)."""
+FollowSuite = Callable[[Config, SuiteConfig, str, bool], None]
+"""How a rank above 0 runs one of rank 0's suites (config, suite, device type, rerun), with no store of its own."""
 
 
-def run(config: Config, args: argparse.Namespace, command: Command, entry: Entry) -> int:
+def run(config: Config, args: argparse.Namespace, command: Command, entry: Entry, follow_suite: FollowSuite) -> int:
     """`bench run` under --nproc or torchrun: launch the ranks (through `entry`), or, in a rank, join the group
     and either run `command` (rank 0, which writes the store and prints the report) or follow rank 0's suites."""
     if getattr(args, "worker", False):
@@ -37,7 +38,7 @@ def run(config: Config, args: argparse.Namespace, command: Command, entry: Entry
     requested = getattr(args, "device", None) or config.device
     with distributed.process_group(use_cuda=requested != "cpu" and torch.cuda.is_available()):
         if distributed.rank() != 0:
-            return follow(config)
+            return follow(config, follow_suite)
         try:
             code = command(config, args)
         except BaseException:
@@ -80,12 +81,12 @@ def rank_main(entry: Entry, args: argparse.Namespace) -> int:
     return record(entry)(args)
 
 
-def follow(config: Config) -> int:
+def follow(config: Config, follow_suite: FollowSuite) -> int:
     """A rank above 0: run each suite rank 0 runs, in step with it, until rank 0 says it is done."""
     while (message := distributed.broadcast(None)) is not None:
         suite, device_type, rerun = message
         try:
-            run_suite(config, suite, None, device_type, show_progress=False, rerun=rerun)
+            follow_suite(config, suite, device_type, rerun)
         except BaseException as exc:
             distributed.publish(f"{type(exc).__name__}: {exc}")
             raise

@@ -8,9 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.results.identity import Cell, RunIdentity
-from bench.results.store import Store
-from bench.training.distributed import (
+from bench.ranks.distributed import (
     active,
     broadcast,
     check_same,
@@ -20,6 +18,8 @@ from bench.training.distributed import (
     rank,
     world_size,
 )
+from bench.results.identity import Cell, RunIdentity
+from bench.results.store import Store
 
 
 class RankStore:

@@ -1,40 +1,37 @@
-"""Runs a suite: every strategy x model x data fraction x seed, measured and stored one run at a time."""
+"""One cell of a suite: claim it, build the run's model, train and evaluate it, and store what it measured."""
 
 from __future__ import annotations
 
 import dataclasses
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.config import Config, EnergyConfig, StrategySpec, SuiteConfig, TrainConfig, WorkersConfig
-from bench.errors import BenchError
+from bench.config import EnergyConfig, SuiteConfig, TrainConfig, WorkersConfig
+from bench.measure.device import energy_meter, peak_memory, reset_peak_memory
+from bench.measure.energy import Energy, EnergyGauge
 from bench.metrics import CURVE_METRICS, summarise
 from bench.model import costmodel
 from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
-from bench.model.pretrained import LoadedModel, load_pretrained
+from bench.model.pretrained import LoadedModel
 from bench.model.prices import StepPrices
-from bench.registry import REGISTRY, Strategy
-from bench.results.identity import Cell, Fingerprints, Hardware, RunIdentity, hardware_hash
+from bench.ranks import distributed
+from bench.ranks.rank_store import RankStore
+from bench.registry import Strategy
+from bench.results.identity import Hardware, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
 from bench.results.store import Store
-from bench.tasks.task import Task, load_task
+from bench.suite.cells import BuiltStrategy, PlannedCell
+from bench.tasks.task import Task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
-from bench.training import distributed, environment
 from bench.training.calibration import stored_prices
-from bench.training.device import describe, energy_meter, peak_memory, reset_peak_memory, resolve_device
-from bench.training.energy import EnergyGauge
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.loop import total_steps, train
-from bench.training.measurement import Measurement, stored_evaluation
-from bench.training.rank_store import RankStore, rank_store
+from bench.training.measurement import Measurement
 from bench.training.warmup import warm_up
 
 
@@ -73,14 +70,6 @@ class ModelInputs:
     prefixes: SharedPrefixes | None = None
 
 
-@dataclass(frozen=True)
-class BuiltStrategy:
-    """A suite's strategy entry with its strategy built (so bad parameters fail before the first run)."""
-
-    spec: StrategySpec
-    strategy: Strategy
-
-
 def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float, work: dict | None = None) -> float:
     """The work ledger's priced ideal (the baseline's step over the run's steps at this machine's measured step
     prices) when it has one; else its FLOP ideal (baseline-equivalent FLOPs over the steps' FLOPs); else the FLOP
@@ -91,152 +80,6 @@ def ideal_speedup(model: BiEncoder, cfg: TrainConfig, mean_tokens: float, work: 
     seq_len = max(1, round(mean_tokens))
     return costmodel.ideal_speedup(model.original_shape(), model.train_plan(),
                                    tokens_per_step=2 * cfg.batch_size * seq_len, seq_len=seq_len)
-
-
-class Interrupted(Exception):
-    """SIGTERM while a run is in flight: the run is marked failed before the process exits."""
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(f"terminated by signal {signum}")
-
-
-def ordered(strategies: tuple[StrategySpec, ...], baseline: str) -> list[StrategySpec]:
-    """Baseline first, so every seed has its reference before the strategies compared with it."""
-    return sorted(strategies, key=lambda s: s.name != baseline)
-
-
-@dataclass(frozen=True)
-class PlannedCell:
-    """One run a suite asks for (model x data fraction x seed x strategy) and its cell in the store."""
-
-    loaded: LoadedModel
-    fraction: float
-    seed: int
-    built: BuiltStrategy
-    cell: Cell
-
-
-def plan(suite: SuiteConfig, task: Task, models: list[LoadedModel], strategies: list[BuiltStrategy],
-         hardware: Hardware) -> list[PlannedCell]:
-    """Every cell of the suite, in run order: model, data fraction, seed, then strategy with the baseline first."""
-    return [PlannedCell(loaded, fraction, seed, built,
-                        Fingerprints.of(suite, task, loaded, built.spec, seed, fraction, hardware).cell)
-            for loaded in models for fraction in data_fractions(suite, task) for seed in suite.seeds
-            for built in strategies]
-
-
-def data_fractions(suite: SuiteConfig, task: Task) -> tuple[float, ...]:
-    """The suite's data points as fractions of the task's training pairs: its `train_sizes` where it lists them."""
-    return tuple(task.size_fraction(size) for size in suite.train_sizes) if suite.train_sizes else \
-        suite.train_fractions
-
-
-@dataclass(frozen=True)
-class LoadedSuite:
-    """Everything a suite reads before its first run: all checked up front, so bad input fails before anything is
-    written."""
-
-    device: torch.device
-    strategies: list[BuiltStrategy]
-    task: Task
-    models: list[LoadedModel]
-    hardware: Hardware
-
-
-def load_suite(config: Config, suite: SuiteConfig, device_name: str = "auto") -> LoadedSuite:
-    device = resolve_device(device_name)
-    strategies = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))
-                  for spec in ordered(suite.strategies, suite.baseline)]
-    task = load_task(config.task(suite.task), suite.train.dev_eval_pairs)
-    data_fractions(suite, task)  # a train size the task cannot hold fails here, before anything runs
-    return LoadedSuite(device, strategies, task, [load_pretrained(name) for name in suite.models], describe(device))
-
-
-def run_suite(config: Config, suite: SuiteConfig, store: Store | None, device_name: str = "auto",
-              show_progress: bool = True, on_run: Callable[[str], None] | None = None,
-              announce: Callable[[str], None] | None = None, rerun: bool = False, worker: bool = False,
-              loaded: LoadedSuite | None = None) -> list[str]:
-    """Run every cell of `suite` that has no completed run yet (all of them with `rerun`); returns the new run ids.
-
-    Each run claims its cell first, so several processes (or machines sharing a database) split a suite between
-    them, and a cell whose run was abandoned is run again. A `worker` also waits for the cells other processes
-    hold, taking over any whose process dies, until every cell is done. Every input (device, strategies, task
-    data, models) is checked before the first run starts; a failed run is stored as failed."""
-    if rerun and worker:
-        raise BenchError("--rerun and --worker do not combine: rerun the suite once, then start workers")
-    if worker and distributed.active():
-        raise BenchError("--worker does not combine with several ranks (--nproc or torchrun)")
-    distributed.check_batch(suite.train.batch_size)
-    loaded = loaded or load_suite(config, suite, device_name)
-    distributed.share_suite(suite, loaded.device, rerun)  # the other ranks run it with rank 0 (they pass no store)
-    context = SuiteContext(rank_store(store), suite, loaded.task, loaded.device, loaded.hardware,
-                           environment.capture(), show_progress, config.workers, config.energy)
-    cells = plan(suite, loaded.task, loaded.models, loaded.strategies, loaded.hardware)
-    distributed.check_same("suite plan", [c.cell for c in cells])
-    todo = cells if rerun else open_cells(context, cells)
-    if announce:
-        announce(f"suite {suite.name!r} on task {loaded.task.name!r} ({', '.join(suite.models)}), seeds "
-                 f"{list(suite.seeds)}, {loaded.hardware.device_name}: {len(cells) - len(todo)} of {len(cells)} "
-                 f"cells already done; running {len(todo)}")
-    context.store.record_peak_flops(hardware_hash(loaded.hardware), suite.train.precision,  # once per machine
-                                    loaded.hardware.device_name, lambda: costmodel.matmul_peak_flops(
-                                        loaded.device.type, dtype=suite.train.precision))
-    run_ids: list[str] = []
-    with interrupted_by_sigterm(), tqdm(total=len(todo), desc=f"suite {suite.name}", unit="run",
-                                        disable=not show_progress, position=0) as overall:
-        def done(run_id: str) -> None:
-            run_ids.append(run_id)
-            overall.update(1)
-            if on_run:
-                on_run(run_id)
-
-        held = schedule(context, todo, CellRunner(context, rerun), done, worker, config.workers.poll_seconds)
-    if held and announce:
-        announce(f"{len(held)} cells are being run by other processes; not waiting for them "
-                 "(`bench run --worker` waits, and takes over a cell whose process dies)")
-    return run_ids
-
-
-def open_cells(context: SuiteContext, cells: list[PlannedCell]) -> list[PlannedCell]:
-    """The cells with no completed run (by any process) so far."""
-    states = context.store.cell_states(context.suite.name, context.workers.stale_after)
-    return [c for c in cells if "completed" not in states.get(c.cell, ())]
-
-
-def schedule(context: SuiteContext, cells: list[PlannedCell], run_cell: Callable[[PlannedCell], str | None],
-             done: Callable[[str], None], worker: bool, poll_seconds: float) -> list[PlannedCell]:
-    """Run each cell this process can claim; a `worker` then polls for the cells other live processes hold
-    until they are all done (taking over any whose process dies). Returns the cells still held by others."""
-    held = claim_each(context, cells, run_cell, done)
-    while worker and held:
-        time.sleep(poll_seconds)
-        held = claim_each(context, open_cells(context, held), run_cell, done)
-    return open_cells(context, held)  # others may have finished them meanwhile
-
-
-def claim_each(context: SuiteContext, cells: list[PlannedCell], run_cell: Callable[[PlannedCell], str | None],
-               done: Callable[[str], None]) -> list[PlannedCell]:
-    """Run each cell no live process holds; returns the cells other live processes hold."""
-    held = []
-    for cell in cells:
-        states = context.store.cell_states(context.suite.name, context.workers.stale_after)
-        run_id = None if "running" in states.get(cell.cell, ()) else run_cell(cell)
-        if run_id is None:
-            held.append(cell)
-        else:
-            done(run_id)
-    return held
-
-
-@contextmanager
-def interrupted_by_sigterm() -> Iterator[None]:
-    """SIGTERM raises `Interrupted` in the run in flight (so it is stored as failed), then the process exits."""
-    previous = signal.signal(signal.SIGTERM, distributed.sigterm_handler(_raise_interrupted))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -366,3 +209,29 @@ def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built:
         test_pairs=len(task.test), test_left_out=task.test_left_out, metrics=summarise(ranks, intent_ranks),
         curve=result.curve, ranks=ranks, intent_ranks=intent_ranks,
         step_seconds=np.asarray(result.step_seconds, dtype=np.float64), energy=result.energy)
+
+
+def stored_evaluation(store: Store | RankStore, identity: RunIdentity) -> tuple[str, Measurement] | None:
+    """A completed, untrained run of the same model weights, task data, settings, fraction and hardware, and its
+    measurement rebuilt from the store (ranks, curve, energy): exact, since an untrained model is the same for every
+    seed. None under several ranks (rank 0's store decides alone there) or when there is none."""
+    if not isinstance(store, Store):
+        return None
+    found = [run for run in store.runs(status="completed", label=identity.label, model_hash=identity.model_hash,
+                                       task_hash=identity.task_hash, settings_hash=identity.settings_hash,
+                                       train_fraction=identity.train_fraction, hardware_hash=identity.hardware_hash,
+                                       steps=0)
+             if not (run.environment or {}).get("evaluation_of")]
+    if not found:
+        return None
+    run = found[0]
+    ranks, intent_ranks = store.ranks([run.id])[run.id]
+    curve = [{"seconds": p.seconds, "step": p.step, "joules": p.joules, "headline": p.headline,
+              **{name: getattr(p, name) for name in CURVE_METRICS}} for p in store.curves([run.id]).get(run.id, [])]
+    energy = Energy(0.0, run.energy_source, run.energy_meter or "") if run.energy_source else None
+    return run.id, Measurement(
+        train_seconds=0.0, eval_seconds=run.eval_seconds or 0.0, peak_memory_bytes=run.peak_memory_bytes or 0,
+        memory_kind=run.memory_kind or "", steps=0, pairs_trained=0, train_pairs=run.train_pairs or 0,
+        test_pairs=run.test_pairs or 0, test_left_out=run.test_left_out or 0,
+        metrics=summarise(ranks, intent_ranks), curve=curve, ranks=ranks, intent_ranks=intent_ranks,
+        step_seconds=np.zeros(0), energy=energy)

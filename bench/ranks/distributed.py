@@ -7,8 +7,8 @@ reaches only its own embeddings and yields g_r, the part of dL/dtheta that flows
 sum of the g_r, so the ranks all-reduce their gradients with SUM (DDP's average of N x L's gradients, without
 scaling the loss). tests/test_ddp.py checks it against one process.
 
-Rank 0 alone touches the results store (bench/training/rank_store.py broadcasts its decisions); launching the
-ranks and following rank 0's suites is bench/training/launch.py. A rank that fails publishes its error in the
+Rank 0 alone touches the results store (bench/ranks/rank_store.py broadcasts its decisions); launching the
+ranks and following rank 0's suites is bench/ranks/launch.py. A rank that fails publishes its error in the
 rendezvous store and exits; the others' next collective fails, and rank 0 marks the run failed with that error.
 """
 
@@ -35,7 +35,7 @@ _failure: str | None = None  # a failure already seen on this rank: later collec
 counters = {"collective_seconds": 0.0, "busy_seconds": 0.0}
 """Per run (reset when a run is claimed), this rank's seconds in the training steps' all-gather and all-reduce
 (waiting for slower ranks included), and its training seconds up to its own last step, before the closing
-barrier (bench.training.device.Stopwatch); busy - collective is its compute."""
+barrier (bench.measure.clock.Stopwatch); busy - collective is its compute."""
 
 
 class RankFailed(RuntimeError):
@@ -84,7 +84,7 @@ def process_group(use_cuda: bool) -> Iterator[None]:
 
 
 def share_suite(suite, device: torch.device, rerun: bool) -> None:
-    """Rank 0 tells the other ranks which suite to run (they wait for it in bench.training.launch.follow)."""
+    """Rank 0 tells the other ranks which suite to run (they wait for it in bench.ranks.launch.follow)."""
     if active() and rank() == 0:
         broadcast((suite, device.type, rerun))
 

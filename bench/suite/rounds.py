@@ -15,19 +15,21 @@ import dataclasses
 from collections.abc import Callable
 
 from bench.analysis import leaderboard
-from bench.analysis.planning import Schedule, plan_board
+from bench.analysis.planning import Plan, Schedule, plan_board
 from bench.analysis.sequential import Decision, decide_row, look_confidence, next_seed
 from bench.config import Config, SuiteConfig
 from bench.errors import BenchError
-from bench.render import plan as plan_table
 from bench.results.store import Store
-from bench.training.runner import LoadedSuite, run_suite
+from bench.suite.cells import LoadedSuite
+from bench.suite.runner import SuiteRun, run_suite
 
 
 def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: LoadedSuite, max_seeds: int,
-                      announce: Callable[[str], None] | None = None, show_progress: bool = True) -> list[Decision]:
+                      announce: Callable[[str], None] | None = None, show_progress: bool = True,
+                      on_plan: Callable[[list[Plan], Schedule], None] | None = None) -> list[Decision]:
     """Run rounds until every strategy (but the baseline) is decided or has `max_seeds` seeds; returns each
-    strategy's decision, in the suite's order."""
+    strategy's decision, in the suite's order. `on_plan` gets the plan from the first look (what the remaining
+    seeds can decide), for the caller to show."""
     seeds = list(suite.seeds)
     first = len(seeds)
     if first >= max_seeds:
@@ -45,19 +47,18 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
         running = baseline + [b for b in others if b.spec.label in open_labels]
         round_suite = dataclasses.replace(suite, seeds=tuple(seeds), strategies=tuple(b.spec for b in running),
                                           until_decided=False)  # a round is an ordinary suite run
-        run_suite(config, round_suite, store, show_progress=show_progress, announce=announce,
-                  loaded=dataclasses.replace(loaded, strategies=running))
+        run_suite(SuiteRun(config, round_suite, store, show_progress=show_progress, announce=announce,
+                  loaded=dataclasses.replace(loaded, strategies=running)))
         look = len(seeds)
         confidence = look_confidence(min(look, max_seeds), max_seeds, 1 - config.stats.confidence, first)
         board = leaderboard.build(store, dataclasses.replace(config.stats, confidence=confidence), suite.baseline,
                                   limit_confidence=last, suite=suite.name, task=task, model=list(suite.models),
                                   seed=list(seeds))  # this look's seeds only: a replay sees what the first run saw
         by_label = {row.strategy: row for row in board.rows}
-        if look == first and announce:  # the first look is the pilot: what the remaining seeds can decide
+        if look == first and on_plan:  # the first look is the pilot: what the remaining seeds can decide
             schedule = Schedule(max_seeds, config.stats.confidence, first=first)
             rows = [row for row in board.rows if row.strategy in open_labels]
-            announce("plan from the first look\n" + plan_table.render(plan_board(rows, config.stats.margin, schedule),
-                                                                      schedule, config.stats.margin))
+            on_plan(plan_board(rows, config.stats.margin, schedule), schedule)
         for label in list(open_labels):
             row = by_label.get(label)
             if row is None:  # every run of it failed: nothing to decide on
