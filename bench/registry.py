@@ -1,20 +1,20 @@
-"""One typed registry for strategies: a decorator, duplicate names rejected, did-you-mean on lookup."""
+"""The strategies' typed registry (a `bench.kinds.Kind`): a decorator, duplicate names rejected, did-you-mean on
+lookup, plugins from entry points; and what a strategy is: its lifecycle hooks and their context."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, get_type_hints
 
 import torch
 
+from bench import kinds
 from bench.errors import BenchError
 from bench.model.encoder import BiEncoder
-from bench.validate import coerce, did_you_mean
+from bench.validate import coerce
 
 if TYPE_CHECKING:
     from bench.config import TrainConfig
@@ -50,18 +50,18 @@ class StepContext:
         try:
             yield self
         finally:
-            if self.model.message_tower.skipped:
+            if self.model.skipped_layers:
                 self.model.skip_layers(())
 
     def skip(self, layers) -> None:
         """Skip these layers (kept-layer indices) in this step's forward only (`at` ends it); every layer runs at
         evaluation."""
-        self.model.skip_layers(set(self.model.message_tower.skipped) | set(layers))
+        self.model.skip_layers(set(self.model.skipped_layers) | set(layers))
 
     def freeze_prefix(self, count: int) -> None:
         """Freeze the embeddings and the bottom `count` layers from now on (never fewer than already frozen): they
         go to eval mode, run under no_grad, and leave the optimizer with their state and gradients."""
-        count = max(count, self.model.message_tower.frozen_prefix)
+        count = max(count, self.model.frozen_prefix)
         self.model.freeze_prefix(count, embeddings=True)
         for group in self.optimizer.param_groups:
             kept = [p for p in group["params"] if p.requires_grad]
@@ -74,7 +74,7 @@ class StepContext:
     def layer_grad_norms(self) -> list[float | None]:
         """Each layer's gradient L2 norm after backward (None for a layer with no gradient this step)."""
         norms: list[float | None] = []
-        for layer in self.model.message_tower.layers:
+        for layer in self.model.layers:
             grads = [p.grad for p in layer.parameters() if p.grad is not None]
             norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))) if grads else None)
         return norms
@@ -159,6 +159,9 @@ class Composed(Strategy):
             part.end(ctx)
 
 
+PLUGIN_GROUP = "bench.strategies"
+"""Entry-point group of packages that register strategies; the built-in `strategies` package is one of them."""
+
 COMPOSE = "+"
 """Joins strategies: `layer-drop:count=2+mixed-precision`; a composed spec's name is its parts' labels joined."""
 
@@ -167,46 +170,31 @@ S = TypeVar("S", bound=Strategy)
 
 
 @dataclass(frozen=True)
-class Entry(Generic[S]):
-    name: str
-    cls: type[S]
-    description: str
+class Entry(kinds.Entry[type[S]]):
+    """A registered strategy: its class and its parameters' defaults."""
+
+    @property
+    def cls(self) -> type[S]:
+        return self.obj
 
     def parameters(self) -> dict[str, Any]:
         return {f.name: f.default for f in dataclasses.fields(self.cls)}
 
 
-class Registry:
-    """Name -> strategy class. Built-in strategies register exactly like a user's would."""
+class Registry(kinds.Kind[type[Strategy]]):
+    """Name -> strategy class: a `bench.kinds.Kind` whose entries are frozen Strategy dataclasses, built with
+    type-checked parameters. Built-in strategies register exactly like a user's would."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, Entry] = {}
+        super().__init__("strategy", PLUGIN_GROUP, reserved=COMPOSE + ":(",
+                         fix="`python -m bench list` shows the strategies")
 
-    def register(self, name: str, description: str | None = None):
-        def decorate(cls: type[S]) -> type[S]:
-            if name in self._entries:
-                raise ValueError(f"strategy {name!r} is already registered by {self._entries[name].cls!r}")
-            if COMPOSE in name or ":" in name or "(" in name:
-                raise ValueError(f"strategy name {name!r} may not hold '+', ':' or '(': they separate specs")
-            if not (isinstance(cls, type) and issubclass(cls, Strategy) and dataclasses.is_dataclass(cls)):
-                raise TypeError(f"strategy {name!r} must be a dataclass subclassing bench.registry.Strategy")
-            text = description or (cls.__doc__ or "").strip().splitlines()[0]
-            self._entries[name] = Entry(name, cls, text)
-            return cls
+    def check(self, name: str, obj: type[Strategy]) -> None:
+        if not (isinstance(obj, type) and issubclass(obj, Strategy) and dataclasses.is_dataclass(obj)):
+            raise TypeError(f"strategy {name!r} must be a dataclass subclassing bench.registry.Strategy")
 
-        return decorate
-
-    def names(self) -> list[str]:
-        return sorted(self._entries)
-
-    def entries(self) -> list[Entry]:
-        return [self._entries[n] for n in self.names()]
-
-    def get(self, name: str) -> Entry:
-        if name not in self._entries:
-            hint = did_you_mean(name, list(self._entries), cutoff=0.5)
-            raise BenchError(f"unknown strategy {name!r}{hint}; `python -m bench list` shows the strategies")
-        return self._entries[name]
+    def entry(self, name: str, obj: type[Strategy], description: str) -> Entry:
+        return Entry(name, obj, description)
 
     def build(self, name: str, params: dict[str, Any] | tuple = ()) -> Strategy:
         """Instantiate with type-checked parameters; unknown parameters are errors. A name joining several specs
@@ -244,18 +232,11 @@ REGISTRY = Registry()
 register = REGISTRY.register
 
 
-PLUGIN_GROUP = "bench.strategies"
-"""Entry-point group of packages that register strategies; the built-in `strategies` package is one of them."""
-
-
 def load_plugins(modules: tuple[str, ...] = ()) -> Registry:
-    """Import every package registered under the `bench.strategies` entry-point group (the built-ins
-    included), then the user modules named in bench.toml `plugins`."""
-    for entry_point in metadata.entry_points(group=PLUGIN_GROUP):
-        entry_point.load()
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise BenchError(f"cannot import strategy plugin {module!r}: {exc}; fix `plugins` in bench.toml") from None
+    """Import every package registered under the strategy, task and model entry-point groups (the built-in
+    strategies included), then the user modules named in bench.toml `plugins`; returns the strategy registry."""
+    from bench.model.pretrained import MODELS
+    from bench.tasks.task import TASKS
+
+    kinds.import_plugins((REGISTRY.group, TASKS.group, MODELS.group), modules)
     return REGISTRY

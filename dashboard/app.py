@@ -13,22 +13,17 @@ import dataclasses
 import os
 import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
-    sys.path.insert(0, str(ROOT))
+import pandas as pd
+import streamlit as st
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from bench.config import StatsConfig, load_config  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
-from bench.metrics import label as metric_label  # noqa: E402
-from bench.render import tables as report  # noqa: E402
-from bench.results.store import Store  # noqa: E402
-from dashboard import data, views  # noqa: E402
+from bench.config import StatsConfig, load_config
+from bench.errors import BenchError
+from bench.metrics import label as metric_label
+from bench.render import tables as report
+from bench.results.store import Store
+from dashboard import data, views  # the installed package (`pip install -e .`), not this file's folder
 
 LABELS = {"suite": "Suite", "task": "Task", "model": "Model", "train_fraction": "Training-data fraction",
           "device_type": "Device", "device_count": "Devices (ranks)"}

@@ -14,6 +14,7 @@ import pandas as pd
 from bench.analysis import leaderboard
 from bench.analysis.leaderboard import CELL, FINGERPRINT
 from bench.config import StatsConfig
+from bench.results import columns as result_columns
 from bench.results.models import Run
 from bench.results.store import Store
 
@@ -106,13 +107,12 @@ def strategy_curves(store: Store, board: leaderboard.Leaderboard, index: pd.Data
 
 
 def run_record(run: Run) -> dict[str, Any]:
-    """Everything stored about a run that a reader needs to trust or reproduce it."""
+    """Everything stored about a run that a reader needs to trust or reproduce it (its result columns: those the
+    catalogue, bench.results.columns, marks `record`)."""
     return {"run_id": run.id, "strategy": run.label, "name": run.strategy, "params": run.params, "seed": run.seed,
             "status": run.status, "started_at": run.started_at, "ended_at": run.ended_at,
             **{c: getattr(run, c) for c in CELL}, "device_name": run.device_name,
-            "train_seconds": run.train_seconds, "device_hours": run.device_hours, "steps": run.steps,
-            "energy_joules": run.energy_joules, "energy_source": run.energy_source, "energy_meter": run.energy_meter,
-            "layers": run.layers, "trainable_params": run.trainable_params, **run.metrics(),
+            **{c: getattr(run, c) for c in result_columns.RECORDED}, **run.metrics(),
             **{c: getattr(run, c) for c in HASHES}, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
             "settings": run.settings, "environment": run.environment, "error": run.error, "work": run.work}
 

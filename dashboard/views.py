@@ -10,6 +10,7 @@ import pandas as pd
 
 from bench.analysis.rows import Interval, Row, bounds
 from bench.metrics import label
+from bench.results import columns as result_columns
 
 VERDICT_COLOURS = {"baseline": "#9e9e9e", "non-inferior": "#2e7d32", "inconclusive": "#f9a825",
                    "inferior": "#c62828"}
@@ -34,49 +35,57 @@ def delta_column(metric: str) -> str:
     return f"{label(metric)} Δ"
 
 
+# The leaderboard's columns in order, around the metric columns; a catalogue column with a dashboard heading
+# (bench.results.columns) that these do not name comes last.
+_LEAD = ("strategy", "verdict", "seeds", "robust time reduction", "robust time reduction CI", "time reduction",
+         "time reduction CI", "train s", "device-hours", "energy J", "energy source", "energy reduction",
+         "energy reduction CI", "energy to target J")
+_TAIL = ("to target", "reached target", "speedup", "ideal speedup", "trainable params", "layers", "params")
+_COLUMNS = tuple(column for column in result_columns.ON_ROW if column.dashboard)
+
+
 def leaderboard_frame(rows: list[Row]) -> pd.DataFrame:
     """One row per strategy with numeric columns (so sorting is numeric) and CIs as text beside them; the robust
     time reduction leads (empty where a run has no step times), the wall-clock one stays beside it."""
     records = []
     for row in rows:
-        record: dict[str, Any] = {
+        record: dict[str, Any] = {column.dashboard: getattr(row, column.name) for column in _COLUMNS}
+        record.update({
             "strategy": row.strategy, "verdict": row.verdict, "seeds": row.runs,
             "robust time reduction": row.robust_time_reduction,
             "robust time reduction CI": ci_text(row.robust_time_reduction_ci, percent=True),
             "time reduction": row.time_reduction,
-            "time reduction CI": ci_text(row.time_reduction_ci, percent=True), "train s": row.train_seconds,
-            "device-hours": row.device_hours, "energy J": row.energy_joules,
+            "time reduction CI": ci_text(row.time_reduction_ci, percent=True),
             "energy source": row.energy_source or "not measured", "energy reduction": row.energy_reduction,
             "energy reduction CI": ci_text(row.energy_reduction_ci, percent=True),
             "energy to target J": row.energy_to_target_joules,
-            f"{label(row.headline_metric)} (headline)": row.headline.mean,
-        }
-        for metric, result in row.metrics.items():
-            record[delta_column(metric)] = result.delta
-            record[f"{delta_column(metric)} CI"] = ci_text(result.delta_ci)
-        record.update({
             "to target": row.time_to_target_seconds, "reached target": row.target_reached,
-            "speedup": row.measured_speedup, "ideal speedup": row.ideal_speedup,
-            "trainable params": row.trainable_params, "layers": row.layers, "params": params_text(row.params),
+            "speedup": row.measured_speedup, "ideal speedup": row.ideal_speedup, "params": params_text(row.params),
         })
-        records.append(record)
+        metrics = {f"{label(row.headline_metric)} (headline)": row.headline.mean}
+        for metric, result in row.metrics.items():
+            metrics[delta_column(metric)] = result.delta
+            metrics[f"{delta_column(metric)} CI"] = ci_text(result.delta_ci)
+        records.append(result_columns.arrange({**record, **metrics}, (*_LEAD, *metrics, *_TAIL)))
     return pd.DataFrame.from_records(records)
 
 
 def leaderboard_column_config(frame: pd.DataFrame) -> dict:
-    """Number formats for the leaderboard table (values stay numeric for sorting)."""
+    """Number formats for the leaderboard table (values stay numeric for sorting): a catalogue float's from its
+    declared format, the comparison's own here."""
     import streamlit as st
 
-    config: dict[str, Any] = {
+    config: dict[str, Any] = {column.dashboard: st.column_config.NumberColumn(format=column.printf)
+                              for column in _COLUMNS if column.kind is float}
+    config.update({
         "robust time reduction": st.column_config.NumberColumn(
             format="percent", help="training time saved vs the baseline from paired per-step times, bursts of "
             "background load trimmed; empty where a run has no step times (see the wall-clock one)"),
         "time reduction": st.column_config.NumberColumn(format="percent", help="wall-clock: 1 - strategy/baseline "
                                                         "train time, mean over paired seeds"),
-        "train s": st.column_config.NumberColumn(format="%.1f"),
-        "device-hours": st.column_config.NumberColumn(format="%.4f"),
-        "energy J": st.column_config.NumberColumn(format="%.0f", help="training energy, mean over seeds: a counter "
-                                                  "(NVML, RAPL) or the CPU-time estimate, as `energy source` says"),
+        "energy J": st.column_config.NumberColumn(format=result_columns.BY_NAME["energy_joules"].printf,
+                                                  help="training energy, mean over seeds: a counter (NVML, RAPL) or "
+                                                  "the CPU-time estimate, as `energy source` says"),
         "energy to target J": st.column_config.NumberColumn(
             format="%.0f", help="training energy until the dev headline reached the target (every seed reached it)"),
         "energy reduction": st.column_config.NumberColumn(
@@ -88,7 +97,7 @@ def leaderboard_column_config(frame: pd.DataFrame) -> dict:
         "ideal speedup": st.column_config.NumberColumn(
             format="%.2f×", help="the work done, priced at this machine's measured step prices"),
         "verdict": st.column_config.TextColumn(help="non-inferiority of the headline metric at the margin"),
-    }
+    })
     for column in frame.columns:
         if column.endswith(" Δ") or column.endswith("(headline)"):
             config[column] = st.column_config.NumberColumn(format="%+.3f" if column.endswith(" Δ") else "%.3f")

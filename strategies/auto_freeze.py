@@ -46,7 +46,7 @@ class AutoFreeze(Strategy):
         if previous is None:
             return
         limit = self.max_frozen or ctx.model.num_layers - 1
-        count = ctx.model.message_tower.frozen_prefix
+        count = ctx.model.frozen_prefix
         while count < limit and self.converged(previous[count], means[count]):
             count += 1
         memory["freeze"] = count
@@ -64,5 +64,5 @@ class AutoFreeze(Strategy):
     def after_step(self, ctx: StepContext) -> None:
         """Freeze after the optimizer step, so the deciding step still updates every layer."""
         count = ctx.memory_of(self).pop("freeze", 0)
-        if count > ctx.model.message_tower.frozen_prefix:
+        if count > ctx.model.frozen_prefix:
             ctx.freeze_prefix(count)

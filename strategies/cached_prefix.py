@@ -23,7 +23,7 @@ class CachedPrefix(Strategy):
             raise ValueError(f"count must be >= 0, got {self.count}")
 
     def prepare(self, model: BiEncoder) -> None:
-        model.freeze_prefix(max(self.count, model.message_tower.frozen_prefix), embeddings=True)
+        model.freeze_prefix(max(self.count, model.frozen_prefix), embeddings=True)
 
     def begin(self, ctx: StepContext) -> None:
         ctx.model.cache_prefix(self.count)  # declared work: the cache fills inside the timed steps

@@ -40,14 +40,13 @@ class Lora(Strategy):
         if self.freeze >= model.num_layers:
             raise BenchError(f"lora: freeze {self.freeze} leaves no layer for adapters in a {model.num_layers}-layer "
                              f"model; use freeze <= {model.num_layers - 1}")
-        model.freeze_prefix(max(self.freeze, model.message_tower.frozen_prefix), embeddings=True)
-        for tower in model.towers:
-            names = [name for name, _ in tower.named_modules() if name.startswith("layers.")
-                     and name.split(".")[-1] in self.target_names and int(name.split(".")[1]) >= self.freeze]
-            if not names:
-                raise BenchError(f"lora: no module named {self.targets!r} in the encoder layers; name projections "
-                                 "such as query/key/value/dense, joined with /")
+        model.freeze_prefix(max(self.freeze, model.frozen_prefix), embeddings=True)
+
+        def inject(module, names: list[str]) -> None:
             inject_adapter_in_model(LoraConfig(r=self.rank, lora_alpha=self.alpha, target_modules=names,
-                                               lora_dropout=0.0), tower)
-            for name, param in tower.named_parameters():
-                param.requires_grad_("lora_" in name)
+                                               lora_dropout=0.0), module)
+
+        try:
+            model.add_adapters(inject, self.target_names, start=self.freeze)  # only the adapters train
+        except BenchError as exc:
+            raise BenchError(f"lora: {exc}") from None

@@ -38,5 +38,5 @@ class ProgressiveFreeze(Strategy):
 
     def before_step(self, ctx: StepContext) -> None:
         target = self.frozen_at(ctx.step, ctx.total_steps)
-        if target > ctx.model.message_tower.frozen_prefix:
+        if target > ctx.model.frozen_prefix:
             ctx.freeze_prefix(target)

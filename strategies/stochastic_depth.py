@@ -46,8 +46,7 @@ class StochasticDepth(Strategy):
         keep = torch.tensor(self.keep_probabilities(ctx.model.num_layers, ctx.fraction))
         draws = torch.rand(len(keep), generator=ctx.memory_of(self)["generator"])
         skipped = set(torch.nonzero(draws >= keep).flatten().tolist())
-        trainable = [i for i, layer in enumerate(ctx.model.message_tower.layers)
-                     if any(p.requires_grad for p in layer.parameters())]
-        if ctx.model.message_tower.embeddings_frozen and trainable and set(trainable) <= skipped:
+        trainable = ctx.model.trainable_layers()
+        if ctx.model.embeddings_frozen and trainable and set(trainable) <= skipped:
             skipped.discard(max(trainable))  # a step that trains nothing has no backward to run
         ctx.skip(sorted(skipped))

@@ -109,10 +109,10 @@ def _postgres_tables(url: str) -> list[str]:
 
 def run_in_process(argv: list[str], monkeypatch, capsys) -> tuple[int, str]:
     """`python -m bench ARGV` in this process: exit code and stderr, shown warnings counted as stderr lines."""
-    import dashboard.launcher
+    import bench.cli.dashboard
 
     monkeypatch.setattr(sys, "argv", ["bench", *argv])
-    monkeypatch.setattr(dashboard.launcher, "launch", lambda *a, **k: pytest.fail("the dashboard was started"))
+    monkeypatch.setattr(bench.cli.dashboard, "launch", lambda *a, **k: pytest.fail("the dashboard was started"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         code = bench_main.run()

@@ -1,17 +1,20 @@
-"""The code keeps the shape a newcomer can read: no module in bench/ over 400 lines, no function over 60."""
+"""The code keeps the shape a newcomer can read: no module in bench/, strategies/ or dashboard/ over 400 lines, no
+function over 60, and no module that edits sys.path (the packages are installed; nothing finds them by hand)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PACKAGES = ("bench", "strategies", "dashboard")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
 
 def modules() -> list[Path]:
-    return sorted(p for p in BENCH.rglob("*.py") if "migrations" not in p.parts)
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py") if "migrations" not in p.parts)
 
 
 def long_functions(source: str) -> list[tuple[str, int]]:
@@ -36,12 +39,24 @@ def test_the_limits_catch_what_they_name():
 
 def test_no_module_over_400_lines():
     assert modules(), BENCH
-    too_long = {str(p.relative_to(BENCH)): n for p in modules()
+    too_long = {str(p.relative_to(ROOT)): n for p in modules()
                 if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
     assert too_long == {}
 
 
 def test_no_function_over_60_lines():
-    too_long = {f"{p.relative_to(BENCH)}:{name}": n for p in modules()
+    too_long = {f"{p.relative_to(ROOT)}:{name}": n for p in modules()
                 for name, n in long_functions(p.read_text())}
     assert too_long == {}
+
+
+def edits_sys_path(source: str) -> bool:
+    """Whether the code touches `sys.path` (an attribute read or call on it: append, insert, assignment)."""
+    return any(isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name)
+               and node.value.id == "sys" for node in ast.walk(ast.parse(source)))
+
+
+def test_no_module_edits_sys_path():
+    assert edits_sys_path("import sys\nsys.path.insert(0, '.')\n")
+    assert not edits_sys_path("import os\nos.path.join('a', 'b')\n")
+    assert [str(p.relative_to(ROOT)) for p in modules() if edits_sys_path(p.read_text())] == []

@@ -229,7 +229,7 @@ def test_dashboard_reads_only_through_the_store():
 
 
 def test_launcher_command_and_missing_streamlit(monkeypatch):
-    from dashboard import launcher as dashboard_launcher
+    from bench.cli import dashboard as dashboard_launcher
 
     cmd = dashboard_launcher.command("sqlite:///r.db", "127.0.0.1", 8765)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("dashboard/app.py")

@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 
@@ -127,19 +125,18 @@ def test_exact_and_intent_metrics_have_their_own_queries() -> None:
     assert summarise(np.array([1, 4]), np.array([1, 2, 5, 3]))["intent_recall_at_1"] == 0.25
 
 
-def test_vectorised_speed() -> None:
+def test_an_intent_rank_is_never_worse_than_the_exact_rank_on_a_large_set() -> None:
+    # Its speed (under 1 s) is a benchmark: benchmarks/test_microbench.py::test_ranking_metrics_on_a_large_test_set.
     rng = np.random.default_rng(0)
     q, w = 20_000, 300
     scores = rng.standard_normal((q, w)).astype(np.float32)
     gold = rng.integers(0, w, size=q)
     intents = rng.integers(0, 40, size=w)
     relevant = intents[None, :] == intents[gold][:, None]
-    start = time.perf_counter()
     ranks = gold_ranks(scores, gold)
     intent_ranks = first_relevant_ranks(scores, relevant)
-    summarise(ranks, intent_ranks)
-    assert time.perf_counter() - start < 1.0
-    assert (intent_ranks <= ranks).all()
+    assert (intent_ranks <= ranks).all() and (intent_ranks < ranks).any()
+    assert summarise(ranks, intent_ranks)["mrr"] == pytest.approx(float(np.mean(1.0 / ranks)))
 
 
 def test_a_metrics_direction_turns_differences_so_positive_means_better():

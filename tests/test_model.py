@@ -5,7 +5,8 @@ import torch
 from transformers import BertModel
 
 from bench.config import TrainConfig
-from bench.model.encoder import BiEncoder, additive_mask
+from bench.model.encoder import BiEncoder
+from bench.model.padded import additive_mask
 from bench.registry import REGISTRY
 from bench.training.loop import train
 from tests.support.models import encoded_pairs, tiny_bert

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from transformers import MPNetConfig, MPNetModel
 
 from bench.model.catalog import JoinedParts
-from bench.model.encoder import BiEncoder, mean_pool
+from bench.model.encoder import BiEncoder
+from bench.model.padded import mean_pool
 from bench.registry import REGISTRY
 
 

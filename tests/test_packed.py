@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.config import TrainConfig
+from bench.model import padded
 from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY
 from bench.training.loop import train
@@ -143,7 +144,7 @@ def test_length_buckets_give_the_padded_path_the_same_loss_and_gradients_with_le
 def test_length_buckets_leave_the_unpadded_path_alone():
     model = BiEncoder(tiny_bert(layers=2), unpad=True, length_buckets=4)
     model.train()
-    parts, order = model.message_tower.sub_batches(*MESSAGES)
+    parts, order = padded.sub_batches(*MESSAGES, model.message_tower.length_buckets)
     assert len(parts) == 4 and torch.equal(order.sort().values, torch.arange(6))  # the split itself is exact
     assert [int(mask.shape[1]) for _, mask in parts] == [9, 7, 3, 2]  # each part cut to its longest text
     embedded = model.encode_messages(*MESSAGES)  # the packed path has no padding to save: it never splits

@@ -9,13 +9,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bench.config import config_from_dict
+from bench.errors import BenchError
 from bench.results import liveness
 from bench.results.store import Store
 from bench.suite.runner import SuiteRun, run_suite
@@ -109,13 +110,27 @@ def test_a_run_whose_process_is_gone_or_silent_is_abandoned_and_its_cell_is_free
     assert [state for run, state in store.unfinished(limit) if run.id == taken] == ["abandoned"]
 
 
-def test_heartbeat_beats_until_stopped():
-    beats: list[float] = []
-    with liveness.Heartbeat(lambda: beats.append(time.monotonic()), interval=0.05):
-        time.sleep(0.4)
-    count = len(beats)
-    time.sleep(0.15)
-    assert 3 <= count == len(beats)
+def test_heartbeat_beats_each_interval_until_stopped_and_survives_a_failed_beat():
+    """A fake clock: each wait is one interval passing, until the fourth, which waits for the stop (no sleeping)."""
+    waits: list[float] = []
+    beats: list[int] = []
+    waiting_for_stop = threading.Event()
+
+    def beat() -> None:
+        beats.append(len(waits))
+        if len(beats) == 2:
+            raise BenchError("database is locked")  # retried at the next interval, the thread lives on
+
+    def wait(stop: threading.Event, seconds: float) -> bool:
+        waits.append(seconds)
+        if len(waits) == 4:
+            waiting_for_stop.set()
+            stop.wait()
+        return stop.is_set()
+
+    with liveness.Heartbeat(beat, interval=30.0, wait=wait):
+        assert waiting_for_stop.wait(timeout=60)  # a safety net against a hang, not a timing claim
+    assert beats == [1, 2, 3] and waits == [30.0] * 4  # one beat per interval passed, none once stopped
 
 
 def test_process_alive():

@@ -1,5 +1,4 @@
 import math
-import time
 
 import numpy as np
 import pytest
@@ -102,16 +101,15 @@ def test_bootstrap_bernoulli_width_matches_normal_theory() -> None:
 
 
 def test_bootstrap_coverage() -> None:
+    # Its speed (under 5 s) is a benchmark: benchmarks/test_microbench.py::test_bootstrap_coverage_check.
     p, q, n_sets = 0.3, 500, 200
     rng = np.random.default_rng(7)
-    start = time.perf_counter()
     covered = 0
     for i in range(n_sets):
         x = (rng.random((1, q)) < p).astype(float)
         _, lo, hi = bootstrap_mean_ci(x, n_boot=500, seed=i)
         covered += lo <= p <= hi
     assert 0.90 * n_sets <= covered <= 0.99 * n_sets
-    assert time.perf_counter() - start < 5.0
 
 
 def test_bootstrap_deterministic_and_1d_accepted() -> None:

@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 
@@ -93,14 +91,11 @@ def test_unpaired_seeds_ignored_and_bad_input_rejected() -> None:
         robust_reduction({0: np.ones(2)}, {0: np.ones(2)}, confidence=1.0)
 
 
-def test_deterministic_and_fast() -> None:
+def test_deterministic_for_a_seed() -> None:
+    # Its speed (under 0.1 s) is a benchmark: benchmarks/test_microbench.py::test_robust_reduction_on_three_seeds.
     strategy, baseline = jittered(0.6, 0.1, seed=21)
     assert robust_reduction(strategy, baseline, seed=3) == robust_reduction(strategy, baseline, seed=3)
     assert robust_reduction(strategy, baseline, seed=3) != robust_reduction(strategy, baseline, seed=4)
-    start = time.perf_counter()
-    for _ in range(5):
-        robust_reduction(strategy, baseline)  # 2000 replicates x 3 seeds x 32 steps
-    assert (time.perf_counter() - start) / 5 < 0.1
 
 
 def test_kept_steps_leaves_out_the_burst_pairs_only() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Scaling, 
 from bench.config import StatsConfig
 from bench.metrics import BY_NAME, METRICS, per_query
 from bench.model import costmodel
+from bench.results import columns as result_columns
 from bench.results.models import Run
 from bench.results.store import Store
 
@@ -161,29 +163,38 @@ def _row(cfg: StatsConfig, runs: dict[int, Run], base_runs: dict[int, Run], rank
         time_reduction = red_lo = red_hi = None
     speedups = [base_seconds[s] / seconds[s] for s in seeds if seconds[s]]
     measured = _mean(speedups)
-    ideal = _mean([runs[s].ideal_speedup for s in seeds])
+    quantities = _quantities([runs[s] for s in seeds])
     reached, to_target, to_target_reduction = _time_to_target(runs, base_runs, curves, targets)
     row = Row(
         strategy=first.label, name=first.strategy, params=first.params, suite=first.suite, task=first.task,
         model=first.model, train_fraction=first.train_fraction, device=first.device_type, devices=first.device_count,
-        device_name=first.device_name, runs=len(seeds), seeds=seeds, train_seconds=_mean(list(seconds.values())),
+        device_name=first.device_name, runs=len(seeds), seeds=seeds, **quantities,
         time_reduction=time_reduction, time_reduction_ci=None if red_lo is None else Interval(red_lo, red_hi),
-        device_hours=_mean([runs[s].device_hours for s in seeds]),
-        eval_seconds=_mean([runs[s].eval_seconds for s in seeds]),
-        samples_per_second=_mean([runs[s].samples_per_second for s in seeds]),
-        peak_memory_bytes=max(runs[s].peak_memory_bytes or 0 for s in seeds),
-        total_params=first.total_params, trainable_params=first.trainable_params, layers=first.layers,
-        test_pairs=first.test_pairs, test_left_out=first.test_left_out, headline_metric=first.headline_metric,
-        ideal_speedup=ideal, measured_speedup=measured, efficiency=costmodel.efficiency(measured, ideal),
+        headline_metric=first.headline_metric, measured_speedup=measured,
+        efficiency=costmodel.efficiency(measured, quantities["ideal_speedup"]),
         metrics={metric: MetricResult() for metric in METRICS}, verdict="baseline" if runs == base_runs else None,
         target_reached=reached, time_to_target_seconds=to_target, time_to_target_reduction=to_target_reduction)
     matrix = _per_query_matrix(runs, ranks)
     row.exact_pairs, row.intent_pairs = (len(values) for values in ranks[first.id])
-    row.train_pairs, row.steps = first.train_pairs, max((runs[s].steps or 0) for s in seeds)
     _add_energy(cfg, row, runs, base_runs, curves, targets)
     base = {metric: values[[sorted(base_runs).index(s) for s in seeds]] for metric, values in base_matrix.items()}
     pending.append((row, matrix, base))
     return row
+
+
+def _quantities(runs: list[Run]) -> dict[str, Any]:
+    """The catalogue's row quantities over the seeds' runs (bench.results.columns), each taken its declared way;
+    the `own` ones are left to the analysis (energy: `_add_energy`)."""
+    out: dict[str, Any] = {}
+    for column in result_columns.ON_ROW:
+        values = [getattr(run, column.name) for run in runs]
+        if column.row == "mean":
+            out[column.name] = _mean(values)
+        elif column.row == "max":
+            out[column.name] = max(value or 0 for value in values)
+        elif column.row == "first":
+            out[column.name] = values[0]
+    return out
 
 
 def _energy(runs: list[Run]) -> tuple[dict[int, float], str | None]:

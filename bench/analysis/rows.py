@@ -7,10 +7,11 @@ written by earlier versions, which `check --against` reads back through `Row.fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
 from bench.metrics import METRICS
+from bench.results import columns as result_columns
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,10 @@ class MetricResult:
                    Interval.from_json(data.get(f"{name}_delta_ci")))
 
 
-@dataclass
-class Row:
-    """One strategy of one cell, compared with the baseline run under the same fingerprint, paired by seed."""
+@dataclass(kw_only=True)
+class Analysed:
+    """The fields of a row that the analysis computes; `Row` adds the catalogue's quantities to them
+    (bench.results.columns: those with a `row` aggregate), so a new result column reaches the row by itself."""
 
     strategy: str  # the label: name plus parameters, e.g. "layer-drop(count=2)"
     name: str
@@ -67,20 +69,9 @@ class Row:
     device_name: str | None
     runs: int
     seeds: list[int]
-    train_seconds: float | None
     time_reduction: float | None
     time_reduction_ci: Interval | None
-    device_hours: float | None
-    eval_seconds: float | None
-    samples_per_second: float | None
-    peak_memory_bytes: int | None
-    total_params: int | None
-    trainable_params: int | None
-    layers: int | None
-    test_pairs: int | None
-    test_left_out: int | None
     headline_metric: str
-    ideal_speedup: float | None
     measured_speedup: float | None
     efficiency: float | None
     metrics: dict[str, MetricResult]  # keyed by metric name, in METRICS order
@@ -107,30 +98,27 @@ class Row:
     # 1-rank baseline; `scaling` compares the counts.
     devices: int | None = None
     # Test pairs behind the exact-match metrics (real reply on the whitelist) and the intent metrics (intent on the
-    # whitelist), and the training pairs each run trained on (the data-size axis).
+    # whitelist).
     exact_pairs: int | None = None
     intent_pairs: int | None = None
-    train_pairs: int | None = None
-    steps: int | None = None
     # The headline difference's variance parts (seed, query, seed-by-query; bench.analysis.power plans from them).
     noise_seed: float | None = None
     noise_query: float | None = None
     noise_residual: float | None = None
     noise_queries: int | None = None
-    # The training region's energy (bench/measure/energy.py): mean joules over seeds and their source, `counter`
-    # (NVML, RAPL) or `estimated` (the CPU-time power model), None where a seed has none or the seeds' sources
-    # differ; the paired reduction vs the baseline, only where both sides share one source (an estimate is never
-    # compared with a counter); and the joules spent until the dev headline reached the target.
-    energy_joules: float | None = None
-    energy_source: str | None = None
+    # The training energy's (`energy_joules`, `energy_source`: mean over seeds, None where a seed has none or the
+    # seeds' sources differ) paired reduction vs the baseline, only where both sides share one source (an estimate
+    # is never compared with a counter); and the joules spent until the dev headline reached the target.
     energy_reduction: float | None = None
     energy_reduction_ci: Interval | None = None
     energy_to_target_joules: float | None = None
     # The FLOP model's ideal speedup (mean over seeds of each run's ledger figure), beside `ideal_speedup`, which
     # runs since step prices were measured take from them (bench/model/prices.py); the same for older runs.
     flop_ideal_speedup: float | None = None
-    # Keys a row read by `from_json` lacked (filled with None); the gate names them instead of guessing.
-    missing: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+
+class _RowMethods:
+    """What a row answers beyond its fields."""
 
     @property
     def headline_time_reduction(self) -> tuple[float | None, Interval | None, bool]:
@@ -174,6 +162,43 @@ class Row:
         metrics = {metric: MetricResult.from_json(metric, data) for metric in METRICS}
         return cls(**values, metrics=metrics,
                    missing=frozenset(key for key in JSON_KEYS if key not in data and key not in APPENDED_KEYS))
+
+
+# The export's order, a contract with files earlier versions wrote (`check --against` reads them back): the first
+# export's fields, then those appended since; a catalogue column on the row that neither names is appended last.
+FIRST_EXPORT = ("strategy", "name", "params", "suite", "task", "model", "train_fraction", "device", "device_name",
+                "runs", "seeds", "train_seconds", "time_reduction", "time_reduction_ci", "device_hours",
+                "eval_seconds", "samples_per_second", "peak_memory_bytes", "total_params", "trainable_params",
+                "layers", "test_pairs", "test_left_out", "headline_metric", "ideal_speedup", "measured_speedup",
+                "efficiency", "metrics", "verdict", "target_reached", "time_to_target_seconds",
+                "time_to_target_reduction")
+APPENDED = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
+            "achieved_flops", "peak_flops", "devices", "exact_pairs", "intent_pairs", "train_pairs", "steps",
+            "noise_seed", "noise_query", "noise_residual", "noise_queries", "energy_joules", "energy_source",
+            "energy_reduction", "energy_reduction_ci", "energy_to_target_joules", "flop_ideal_speedup")
+
+
+def _row_type() -> type:
+    """`Analysed`'s fields and the catalogue's row quantities (None by default), in the export's order."""
+    own = {f.name: f for f in fields(Analysed)}
+    layout = FIRST_EXPORT + APPENDED
+    layout += tuple(column.name for column in result_columns.ON_ROW if column.name not in layout)
+    specs: list[tuple[str, Any, Any]] = []
+    for name in layout:
+        if name in own:
+            mine = own[name]
+            specs.append((name, mine.type, field(default=mine.default, default_factory=mine.default_factory)))
+        else:
+            specs.append((name, f"{result_columns.BY_NAME[name].kind.__name__} | None", field(default=None)))
+    specs.append(("missing", "frozenset[str]", field(default=frozenset(), repr=False, compare=False)))
+    doc = ("One strategy of one cell, compared with the baseline run under the same fingerprint, paired by seed. "
+           "`missing`: keys a row read by `from_json` lacked (filled with None); the gate names them instead of "
+           "guessing.")
+    return make_dataclass("Row", specs, bases=(_RowMethods,), kw_only=True,
+                          namespace={"__doc__": doc, "__module__": __name__})
+
+
+Row = _row_type()
 
 
 @dataclass(frozen=True)
@@ -237,8 +262,5 @@ def _keys() -> tuple[str, ...]:
 
 
 JSON_KEYS = _keys()  # the export's keys, in order
-APPENDED_KEYS = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
-                 "achieved_flops", "peak_flops", "devices", "exact_pairs", "intent_pairs", "train_pairs", "steps",
-                 "noise_seed", "noise_query", "noise_residual", "noise_queries", "energy_joules", "energy_source",
-                 "energy_reduction", "energy_reduction_ci", "energy_to_target_joules", "flop_ideal_speedup")
+APPENDED_KEYS = _FIELDS[_FIELDS.index(APPENDED[0]):]
 """Keys appended after the first export: optional (None when absent), so an older file still reads whole."""

@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config)
     if args.command in ("run", "plan", "list", "check"):
         from bench.registry import load_plugins
+        from bench.tasks.task import task_loader
 
         load_plugins(config.plugins)
+        for task in config.tasks:  # a kind is known only once plugins are loaded: each checked before anything runs
+            task_loader(task)
     return COMMANDS[args.command](config, args)
 

@@ -15,6 +15,13 @@ def cmd_list(config: Config, args: argparse.Namespace) -> int:
     for entry in REGISTRY.entries():
         params = ", ".join(f"{k}={v!r}" for k, v in entry.parameters().items())
         print(f"  {entry.name:<18} {entry.description}" + (f"  [{params}]" if params else ""))
+    from bench.model.pretrained import MODELS
+    from bench.tasks.task import TASKS
+
+    for title, kind in (("task kinds:", TASKS), ("models (or a Hugging Face folder or hub id):", MODELS)):
+        print(title)
+        for entry in kind.entries():
+            print(f"  {entry.name:<18} {entry.description}")
     print("tasks:")
     for task in config.tasks:
         where = f" ({task.path})" if task.path else ""
@@ -42,7 +49,7 @@ def cmd_data(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
-    from dashboard.launcher import launch
+    from bench.cli import dashboard
 
-    return launch(args.db or config.db, args.host, args.port, config=args.config)
+    return dashboard.launch(args.db or config.db, args.host, args.port, config=args.config)
 

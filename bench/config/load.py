@@ -13,6 +13,7 @@ from bench.config.schema import (
     BUILTIN_TASKS,
     DEFAULT_CONFIG,
     DEVICE,
+    FOLDER_KINDS,
     CheckConfig,
     CheckThresholds,
     Config,
@@ -192,7 +193,7 @@ def config_from_dict(data: dict[str, Any], source: str = "bench.toml") -> Config
         base = dataclasses.asdict(tasks.get(name, TaskConfig(name=name)))
         base.update(table)
         tasks[name] = _build(TaskConfig, base, f"tasks.{name}")
-        if tasks[name].kind != "email" and not tasks[name].path.strip():
+        if tasks[name].kind in FOLDER_KINDS and not tasks[name].path.strip():
             raise BenchError(f"tasks.{name}.path is empty; set it to the folder holding the task's files in "
                              "bench.toml")
     suites = tuple(_suite(name, table, train, f"suites.{name}")

@@ -14,13 +14,15 @@ from bench.errors import BenchError
 from bench.metrics import METRICS
 from bench.validate import did_you_mean
 
-__all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "MAX_SEED", "PRECISIONS", "TASK_KINDS", "CheckConfig",
+__all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "MAX_SEED", "PRECISIONS", "FOLDER_KINDS", "CheckConfig",
            "CheckThresholds", "Config", "EnergyConfig", "StatsConfig", "StrategySpec", "SuiteConfig", "TaskConfig",
            "TrainConfig", "WorkersConfig", "check_ranges"]
 
 DEFAULT_CONFIG = "bench.toml"
 PRECISIONS = ("fp32", "bf16")
-TASK_KINDS = ("email", "jsonl", "sgd")
+FOLDER_KINDS = ("jsonl", "sgd")
+"""The built-in task kinds that read a folder, so their `path` may not be empty. Which kinds exist is not known
+here: plugins register more, and bench.tasks.task.TASKS checks `kind` once they are loaded."""
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 MAX_SEED = 2**31 - 1  # seeds are stored as 32-bit integers (PostgreSQL's INTEGER)
 
@@ -74,7 +76,7 @@ class TaskConfig:
     """A named task: the built-in `email`, the real-data `sgd`, or a folder of jsonl files."""
 
     name: str
-    kind: str = "jsonl"  # email (built-in), sgd, or jsonl (a folder of train/dev/test .jsonl)
+    kind: str = "jsonl"  # email (built-in), sgd, jsonl (a folder of train/dev/test .jsonl), or a plugin's
     path: str = ""  # the folder holding the task's files
     whitelist_size: int = 0  # keep the K most frequent training replies (0: all distinct replies)
     headline_metric: str = ""  # the metric verdicts are about (empty: the task's own)
@@ -216,7 +218,7 @@ class Config:
     tasks: tuple[TaskConfig, ...] = ()
     suites: tuple[SuiteConfig, ...] = ()
     check: CheckConfig = field(default_factory=CheckConfig)
-    plugins: tuple[str, ...] = ()  # modules that register more strategies
+    plugins: tuple[str, ...] = ()  # modules that register more strategies, task kinds or models
     workers: WorkersConfig = field(default_factory=WorkersConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     source: str = "<defaults>"
@@ -268,7 +270,6 @@ RANGES: dict[str, dict[str, Rule]] = {
         "target_fraction": (lambda v: 0 < v <= 1, "in (0, 1] (a share of the baseline's final dev headline)"),
     },
     "TaskConfig": {
-        "kind": (lambda v: v in TASK_KINDS, f"one of {', '.join(TASK_KINDS)}"),
         "whitelist_size": (lambda v: v >= 0, ">= 0 (0 = every distinct train reply)"),
         "headline_metric": (lambda v: v in ("", *METRICS), f"one of {', '.join(METRICS)}"),
         "dev_fraction": (lambda v: 0 < v < 1, "in (0, 1) (the share of train held out for the dev curve)"),

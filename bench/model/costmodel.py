@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ADAMW_FLOPS_PER_PARAM = 12
@@ -191,12 +192,14 @@ def achieved_flops_per_second(shape: EncoderShape, plan: TrainPlan, tokens: int,
     return (tokens * per_token + steps * per_step) / seconds
 
 
-def matmul_peak_flops(device: str = "cpu", size: int = 2048, repeats: int = 5, dtype: str = "fp32") -> float:
+def matmul_peak_flops(device: str = "cpu", size: int = 2048, repeats: int = 5, dtype: str = "fp32",
+                      clock: Callable[[], float] = time.perf_counter) -> float:
     """This machine's dense matmul rate in FLOP/s (fp32 or bf16): the best of `repeats` timed size x size
     products.
 
     The best, not the mean: background load only ever slows a product down. On CUDA it is what this
-    process's settings give (TF32 included, if enabled), as training would see."""
+    process's settings give (TF32 included, if enabled), as training would see. `clock` reads seconds (a fake
+    one in the tests)."""
     import torch
 
     if size < 1 or repeats < 1:
@@ -215,10 +218,10 @@ def matmul_peak_flops(device: str = "cpu", size: int = 2048, repeats: int = 5, d
     sync()
     best = math.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         torch.matmul(a, b)
         sync()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return 2.0 * size**3 / max(best, 1e-9)
 
 

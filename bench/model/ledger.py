@@ -5,7 +5,8 @@ prefix) has no single `TrainPlan`, so the FLOP model cannot price it up front. I
 piece of work as it runs it (embeddings, each layer with its token count and whether gradients reach its input,
 skipped layers, pooling), and the ledger prices each step with the FLOP model's per-layer costs
 (`costmodel.layer_costs`) and counts the optimizer's parameters. The ideal speedup is then baseline-equivalent
-FLOPs over ledger FLOPs, summed over the steps.
+FLOPs over ledger FLOPs, summed over the steps. Which of a layer's weights get gradients the tower says
+(`Tower.layer_weights`): adapters are the parameters `BiEncoder.add_adapters` added, whatever their names.
 
 With `prices` (bench.model.prices: each piece of a step timed on this machine, per precision) each step is also
 priced in seconds, and the ideal speedup that the run reports is the baseline's priced step over the steps' priced
@@ -21,14 +22,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from bench.model import costmodel
 from bench.model.costmodel import ADAMW_FLOPS_PER_PARAM, EncoderShape, TrainPlan
 from bench.model.prices import StepPrices
+
+if TYPE_CHECKING:
+    from bench.model.encoder import BiEncoder
+    from bench.model.tower import Tower
 
 COUNTS = ("tokens", "texts", "embedding_tokens", "layer_forwards", "layer_forwards_with_weight_grads",
           "layer_forwards_without_weight_grads", "input_grad_passes", "skipped_layers", "layer_tokens",
@@ -36,20 +40,6 @@ COUNTS = ("tokens", "texts", "embedding_tokens", "layer_forwards", "layer_forwar
 """Totals over the run's steps: real tokens and texts encoded, embedding tokens run (less with a cached prefix),
 layer passes (each layer of each tower call), those with and without weight gradients, those that pass gradients
 to their input, layers skipped, tokens through layers, and optimizer parameters (summed over steps)."""
-
-
-def _is_adapter(name: str) -> bool:
-    return "lora_" in name
-
-
-def weight_share(module: nn.Module) -> float:
-    """Share of a module's own (non-adapter) weights that get gradients: 1 trainable, 0 frozen or adapted."""
-    total = trainable = 0
-    for name, param in module.named_parameters():
-        if not _is_adapter(name):
-            total += param.numel()
-            trainable += param.numel() if param.requires_grad else 0
-    return trainable / total if total else 0.0
 
 
 def optimizer_params(optimizer: torch.optim.Optimizer) -> int:
@@ -74,7 +64,7 @@ class WorkLedger:
         self.last_optimizer_params: int | None = None
         self._events: list[tuple] = []
 
-    def record(self, tower: nn.Module, kind: str, index: int | None, tokens: int, input_grad: bool) -> None:
+    def record(self, tower: Tower, kind: str, index: int | None, tokens: int, input_grad: bool) -> None:
         """Called by a tower for each piece of work: kind is embeddings, layer, skip or pool (index = texts)."""
         self._events.append((tower, kind, index, tokens, input_grad, torch.is_grad_enabled(),
                              torch.is_autocast_enabled(self.device_type)))
@@ -84,16 +74,14 @@ class WorkLedger:
         self.extras.update(values)
 
     @contextmanager
-    def step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> Iterator[None]:
+    def step(self, model: BiEncoder, optimizer: torch.optim.Optimizer) -> Iterator[None]:
         """Record what the towers run inside this block as one step, then price it."""
         self._events = []
-        for tower in model.towers:
-            tower.recorder = self
+        model.report_to(self)
         try:
             yield
         finally:
-            for tower in model.towers:
-                tower.recorder = None
+            model.report_to(None)
         self._close(optimizer, len(model.towers))
 
     def _close(self, optimizer: torch.optim.Optimizer, towers: int) -> None:
@@ -129,13 +117,13 @@ class WorkLedger:
             self.first_optimizer_params = params
         self.last_optimizer_params = params
 
-    def _piece(self, costs: costmodel.LayerCosts, prices: StepPrices | None, tower: nn.Module, kind: str,
+    def _piece(self, costs: costmodel.LayerCosts, prices: StepPrices | None, tower: Tower, kind: str,
                index: int | None, count: int, input_grad: bool, grad: bool) -> tuple[float, float]:
         """(FLOPs, priced seconds) per token of one recorded piece of work; counts it too."""
         counts = self.counts
         if kind == "embeddings":
             counts["embedding_tokens"] += count
-            trains = grad and any(p.requires_grad for p in tower.embeddings.parameters())
+            trains = grad and tower.trains_embeddings()
             seconds = (prices.embeddings_trainable if trains else prices.embeddings_no_grad) if prices else 0.0
             return costs.embedding * (2 if trains else 1), seconds
         if kind == "pool":  # priced per step, with the head
@@ -143,9 +131,8 @@ class WorkLedger:
         if kind == "skip":
             counts["skipped_layers"] += 1
             return 0.0, 0.0
-        layer = tower.layers[index]
-        share = weight_share(layer) if grad else 0.0
-        any_trainable = grad and any(p.requires_grad for p in layer.parameters())
+        # the tower knows its layers' adapters (BiEncoder.add_adapters): their base weights are priced as frozen
+        share, any_trainable = tower.layer_weights(index) if grad else (0.0, False)
         counts["layer_forwards"] += 1
         counts["layer_tokens"] += count
         counts["layer_forwards_with_weight_grads" if any_trainable else "layer_forwards_without_weight_grads"] += 1

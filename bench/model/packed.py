@@ -199,3 +199,48 @@ def mean_pool(hidden: torch.Tensor, groups: list[Group]) -> list[torch.Tensor]:
         texts = torch.cat(means) if len(means) > 1 else means[0]
         pooled.append(texts if group.unsort is None else texts.index_select(0, group.unsort))
     return pooled
+
+
+class PackedCall:
+    """One tower call over several padded batches packed into one matrix: what the tower's layer loop
+    (bench.model.tower) needs of a backend, as `padded.PaddedCall` gives it for one padded batch.
+
+    `packed_embeddings` embeds the real tokens alone (`embed`); without it each batch is embedded padded, then
+    packed (RoBERTa's embeddings, and a prefix run, which keeps the padded path's embedding numbers)."""
+
+    def __init__(self, embeddings: nn.Module, layers: nn.ModuleList, batches: list[tuple[torch.Tensor, torch.Tensor]],
+                 buckets: int, packed_embeddings: bool):
+        self.embeddings, self.layers, self.batches = embeddings, layers, batches
+        self.groups = plan([mask for _, mask in batches], buckets)
+        self.packed_embeddings = packed_embeddings
+        self.tokens = self.groups[-1].stop
+        self.texts = sum(group.rows for group in self.groups)
+
+    def embed(self) -> torch.Tensor:
+        """The embeddings of the batches' real tokens, in the groups' packed order."""
+        if self.packed_embeddings:
+            return embed(self.embeddings, [ids for ids, _ in self.batches], self.groups)
+        parts = [pack(self.embeddings(input_ids=ids), group)
+                 for (ids, _), group in zip(self.batches, self.groups, strict=True)]
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def from_prefix(self, rows) -> torch.Tensor:
+        """The layers' input from a prefix cache: `rows(ids, mask)` gives a batch's (real tokens, hidden), row by
+        row, reordered here into the groups' packed order."""
+        hidden = torch.cat([rows(ids, mask) for ids, mask in self.batches])
+        order = row_major(self.groups)
+        return hidden if order is None else hidden.index_select(0, order)
+
+    def ready(self, hidden: torch.Tensor) -> None:
+        """Nothing to prepare: each layer reads the groups."""
+
+    def layer(self, index: int, hidden: torch.Tensor) -> torch.Tensor:
+        return layer_forward(self.layers[index], hidden, self.groups)
+
+    def pool(self, hidden: torch.Tensor) -> list[torch.Tensor]:
+        return mean_pool(hidden, self.groups)
+
+    def rows(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(real tokens, hidden), row by row, as a prefix cache keeps them: the packed order itself, with one
+        bucket."""
+        return hidden

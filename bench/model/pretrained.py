@@ -1,11 +1,13 @@
-"""Loading an encoder by name: a built-in (bench.model.catalog), a tiny random BERT built in code, a local
-Hugging Face folder or a cached hub id; nothing is downloaded that was not asked for."""
+"""Loading an encoder by name: a registered model (the built-ins of bench.model.catalog, a tiny random BERT built
+in code, or a plugin's), else a local Hugging Face folder or a cached hub id; nothing is downloaded that was not
+asked for."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,15 +15,36 @@ import torch
 from torch import nn
 
 from bench.errors import BenchError
-from bench.model.catalog import BUILTIN
+from bench.kinds import Kind
+from bench.model.catalog import BUILTIN, Builtin
+from bench.validate import did_you_mean
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 TINY_PREFIX = "tiny-bert"
+
+ModelLoader = Callable[[str], "Path | tuple[nn.Module, object]"]
+"""Given the whole spec (`name` or `name:key=value,...`): a Hugging Face model folder, or an (encoder, tokenizer)
+pair built in code."""
+MODELS: Kind[ModelLoader] = Kind("model", "bench.models", reserved=":")
+"""Models by name: the built-ins below, and any a plugin registers; a name that is not here is a folder or hub id."""
 
 
 def builtin_model_path(name: str = DEFAULT_MODEL) -> Path:
     """The folder of a built-in model (installed packages; a multi-part one unpacked into the cache once)."""
     return BUILTIN[name].folder()
+
+
+def _catalogued(builtin: Builtin) -> ModelLoader:
+    def folder(spec: str) -> Path:
+        if spec != builtin.name:
+            raise BenchError(f"model {builtin.name!r} takes no parameters; pass --model {builtin.name}")
+        return builtin.folder()
+
+    return folder
+
+
+for _builtin in BUILTIN.values():
+    MODELS.register(_builtin.name, _builtin.shape)(_catalogued(_builtin))
 
 
 def tiny_config(spec: str = TINY_PREFIX):
@@ -40,6 +63,19 @@ def tiny_config(spec: str = TINY_PREFIX):
                       max_position_embeddings=512)
 
 
+@MODELS.register(TINY_PREFIX, "a small random BERT built in code (tests): tiny-bert:layers=4,hidden=64,heads=4")
+def tiny_bert(spec: str) -> tuple[nn.Module, object]:
+    """Fixed weights (seed 0) whatever the run seed: a tiny model's weights are part of its identity."""
+    from transformers import AutoTokenizer, BertModel
+
+    config = tiny_config(spec)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    encoder = BertModel(config, add_pooling_layer=False)
+    torch.random.set_rng_state(generator_state)
+    return encoder, AutoTokenizer.from_pretrained(builtin_model_path())
+
+
 @dataclass
 class LoadedModel:
     """A pre-trained encoder and its tokenizer, loaded once and copied for each run."""
@@ -54,31 +90,35 @@ class LoadedModel:
 
 
 def load_pretrained(name: str) -> LoadedModel:
-    """Load by built-in name, tiny spec, local folder or hub id (offline-safe errors)."""
+    """Load by registered name (built-in, tiny spec or a plugin's), local folder or hub id (offline-safe errors)."""
+    registered = name.partition(":")[0]
+    loaded = MODELS.get(registered).obj(name) if registered in MODELS else _checked_folder(name)
+    encoder, tokenizer = _from_folder(name, loaded) if isinstance(loaded, (str, Path)) else loaded
+    return LoadedModel(name, encoder, tokenizer, weights_hash(encoder))
+
+
+def _fix() -> str:
+    return (f"pass --model with a local Hugging Face model folder, a cached hub id, or a registered model: "
+            f"{', '.join(MODELS.names())}")
+
+
+def _checked_folder(name: str) -> str:
+    """An unregistered name: a folder that must exist when it looks like a path, else a hub id."""
+    if (os.sep in name or name.startswith(".")) and not Path(name).exists():
+        raise BenchError(f"model folder {name} not found; {_fix()}")
+    return name
+
+
+def _from_folder(name: str, source: str | Path) -> tuple[nn.Module, object]:
     from transformers import AutoModel, AutoTokenizer
 
-    tokenizer_source: str | Path
-    if name.startswith(TINY_PREFIX):
-        tokenizer_source = builtin_model_path()
-        generator_state = torch.random.get_rng_state()
-        torch.manual_seed(0)  # a tiny model's weights are part of its identity, not of the run seed
-        from transformers import BertModel
-        encoder = BertModel(tiny_config(name), add_pooling_layer=False)
-        torch.random.set_rng_state(generator_state)
-    else:
-        source: str | Path = builtin_model_path(name) if name in BUILTIN else name
-        if isinstance(source, str) and (os.sep in source or source.startswith(".")) and not Path(source).exists():
-            raise BenchError(f"model folder {source} not found; pass --model with an existing Hugging Face "
-                             f"model folder, a hub id, or a built-in: {', '.join(BUILTIN)}")
-        tokenizer_source = source
-        try:
-            encoder = AutoModel.from_pretrained(source)
-        except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BenchError(f"cannot load model {name!r}: {first}; pass --model with a local Hugging Face "
-                             f"model folder, a cached hub id, or a built-in: {', '.join(BUILTIN)}") from None
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
-    return LoadedModel(name, encoder, tokenizer, weights_hash(encoder))
+    try:
+        encoder = AutoModel.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = did_you_mean(name, MODELS.names(), cutoff=0.5)
+        raise BenchError(f"cannot load model {name!r}{hint}: {first}; {_fix()}") from None
+    return encoder, AutoTokenizer.from_pretrained(source)
 
 
 def weights_hash(module: nn.Module) -> str:

@@ -10,9 +10,10 @@ import math
 
 from bench.analysis.leaderboard import Leaderboard
 from bench.analysis.rows import Interval, Row
-from bench.metrics import label
+from bench.metrics import METRICS, label
 from bench.render import ablations
 from bench.render.grid import markdown_table, text_table
+from bench.results import columns as result_columns
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -33,20 +34,23 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def _int(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+# The table's columns in order; a catalogue column with a table heading that this does not name comes last.
+_LAYOUT = ("strategy", "seeds", "train s", "time red.", "wall red.", "device-h", "energy", "energy red.",
+           *(label(metric) for metric in METRICS), "verdict", "to target", "speedup/ideal", "trainable", "layers")
+_TABLE_COLUMNS = tuple(column for column in result_columns.ON_ROW if column.table)
 
 
 def display_rows(board: Leaderboard) -> list[dict[str, str]]:
-    """Human-readable cells, one dict per strategy row."""
+    """Human-readable cells, one dict per strategy row: the catalogue's columns as it formats them (energy with
+    its source), then the comparison's own cells."""
     out = []
     for row in board.rows:
         reduction, interval, robust = row.headline_time_reduction
-        cells = {"strategy": row.strategy, "seeds": str(row.runs), "train s": _num(row.train_seconds, 1),
-                 "time red.": _pct(reduction) + _ci(interval) + ("" if robust or reduction is None else " (wall)"),
-                 "wall red.": _pct(row.time_reduction), "device-h": _num(row.device_hours, 4),
-                 "energy": joules(row.energy_joules, row.energy_source),
-                 "energy red.": _pct(row.energy_reduction) + _ci(row.energy_reduction_ci)}
+        cells = {column.table: column.show(getattr(row, column.name)) for column in _TABLE_COLUMNS}
+        cells.update({"strategy": row.strategy, "seeds": str(row.runs),
+                      "time red.": _pct(reduction) + _ci(interval) + ("" if robust or reduction is None else " (wall)"),
+                      "wall red.": _pct(row.time_reduction), "energy": joules(row.energy_joules, row.energy_source),
+                      "energy red.": _pct(row.energy_reduction) + _ci(row.energy_reduction_ci)})
         for metric, result in row.metrics.items():
             cells[label(metric)] = _num(result.mean)
             if row.verdict != "baseline":
@@ -55,9 +59,7 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
         cells["to target"] = _time_target(row)
         cells["speedup/ideal"] = (f"{row.measured_speedup:.2f}/{row.ideal_speedup:.2f}"
                                   if row.measured_speedup and row.ideal_speedup else "-")
-        cells["trainable"] = _int(row.trainable_params)
-        cells["layers"] = str(row.layers)
-        out.append(cells)
+        out.append(result_columns.arrange(cells, _LAYOUT))
     return out
 
 

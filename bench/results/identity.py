@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Hardware:
-    """What ran a job: its fingerprint decides which runs are compared (bench.training.device.describe fills it)."""
+    """What ran a job: its fingerprint decides which runs are compared (bench.measure.device.describe fills it)."""
 
     device_type: str
     device_name: str

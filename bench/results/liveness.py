@@ -41,17 +41,26 @@ def abandoned(status: str, host: str | None, pid: int | None, heartbeat_at: date
     return host == HOST and pid is not None and not process_alive(pid)
 
 
+Wait = Callable[[threading.Event, float], bool]
+"""Waits up to `seconds` for the stop event; True once it is set (a fake clock in the tests)."""
+
+
+def wait_on_clock(stop: threading.Event, seconds: float) -> bool:
+    return stop.wait(seconds)
+
+
 class Heartbeat:
     """Calls `beat()` every `interval` seconds on a daemon thread until stopped: off the training thread, so the
-    timed region never waits on the database (a failed beat is retried at the next interval)."""
+    timed region never waits on the database (a failed beat is retried at the next interval). `wait` is the
+    clock, injectable so a test can step it instead of sleeping."""
 
-    def __init__(self, beat: Callable[[], None], interval: float):
-        self._beat, self._interval = beat, interval
+    def __init__(self, beat: Callable[[], None], interval: float, wait: Wait = wait_on_clock):
+        self._beat, self._interval, self._wait = beat, interval, wait
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bench-heartbeat", daemon=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
+        while not self._wait(self._stop, self._interval):
             try:
                 self._beat()
             except BenchError:  # the database was busy or away: the run only looks older until the next beat

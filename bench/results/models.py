@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bench.metrics import CURVE_METRICS, METRICS
+from bench.results.columns import DECLARED as RESULT_COLUMNS
 
 
 class Base(DeclarativeBase):
@@ -28,7 +29,8 @@ class Run(Base):
     """One strategy x model x data fraction x seed, with everything needed to reproduce and compare it.
 
     `status` is running, completed, failed or abandoned; a running run names its host and process and keeps a
-    heartbeat, and at most one run of a cell is running at a time (the partial unique index)."""
+    heartbeat, and at most one run of a cell is running at a time (the partial unique index). Its result columns
+    come from the catalogue (bench.results.columns) and its metrics' from bench.metrics, added below."""
 
     __tablename__ = "runs"
     __table_args__ = (Index("uq_runs_live_cell", "suite", "config_hash", "hardware_hash", unique=True,
@@ -59,31 +61,12 @@ class Run(Base):
     environment: Mapped[dict] = mapped_column(JSON)
     git_commit: Mapped[str] = mapped_column(String(64), default="")
     git_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
-    train_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    eval_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    device_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
-    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    memory_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    samples_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
-    steps: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    train_pairs: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    total_params: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    trainable_params: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    layers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    test_pairs: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    test_left_out: Mapped[int | None] = mapped_column(Integer, nullable=True)
     headline_metric: Mapped[str] = mapped_column(String(32), default="mrr")
-    ideal_speedup: Mapped[float | None] = mapped_column(Float, nullable=True)
     host: Mapped[str | None] = mapped_column(String(256), nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     work: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     """The work ledger's totals (bench.model.ledger): what the steps really computed; None before bench kept it."""
-    energy_joules: Mapped[float | None] = mapped_column(Float, nullable=True)
-    """The training region's energy; None: not measured (runs before 0005, a GPU without NVML)."""
-    energy_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    """`counter` (NVML, RAPL) or `estimated` (the CPU-time power model): never compared with each other."""
-    energy_meter: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
     def metrics(self) -> dict[str, float | None]:
         return {name: getattr(self, name) for name in METRICS}
@@ -100,7 +83,10 @@ class CurvePoint(Base):
     joules: Mapped[float | None] = mapped_column(Float, nullable=True)  # training energy so far; None: no meter
 
 
-# One column per declared metric (bench.metrics): test-set means on runs, the curve's metrics on points.
+# One column per result column (bench.results.columns) and per declared metric (bench.metrics): test-set means on
+# runs, the curve's metrics on points.
+for _column in RESULT_COLUMNS:
+    setattr(Run, _column.name, mapped_column(_column.name, _column.sql_type(), nullable=True))
 for _name in METRICS:
     setattr(Run, _name, mapped_column(_name, Float, nullable=True))
 for _name in CURVE_METRICS:

@@ -1,6 +1,7 @@
 """Completed runs logged as MLflow runs, through MLflow's own client, for teams that already track experiments
-there: params (strategy and its parameters, seed, model, task, settings hash), metrics (relevance, train seconds,
-device-hours, energy), the dev curve as metric histories, and tags (fingerprints, status, bench's run id).
+there: params (strategy and its parameters, seed, model, task, settings hash), metrics (relevance, and each result
+column that names an MLflow metric in bench.results.columns: train seconds, device-hours, energy...), the dev curve
+as metric histories, and tags (fingerprints, status, bench's run id).
 
 Exporting twice logs nothing twice: each MLflow run carries `bench.run_id`, and `bench.export = complete` once all
 of it is logged; a run left half-logged by an interrupted export is deleted and logged again.
@@ -13,13 +14,12 @@ from datetime import UTC, datetime
 
 from bench.errors import BenchError
 from bench.metrics import METRICS
+from bench.results import columns as result_columns
 from bench.results.models import Run
 from bench.results.store import Store
 
 RUN_ID_TAG = "bench.run_id"
 COMPLETE_TAG = "bench.export"
-RESULT_METRICS = ("train_seconds", "eval_seconds", "device_hours", "samples_per_second", "energy_joules",
-                  "peak_memory_bytes", "ideal_speedup")
 FINGERPRINTS = ("task_hash", "model_hash", "settings_hash", "config_hash", "hardware_hash")
 
 
@@ -70,7 +70,8 @@ def _tags(run: Run) -> dict[str, str]:
 def _metrics(run: Run, curve: list, stamp: int) -> list:
     from mlflow.entities import Metric
 
-    values = {name: getattr(run, name) for name in (*METRICS, *RESULT_METRICS)}
+    values = {name: getattr(run, name) for name in METRICS}
+    values.update({column.mlflow: getattr(run, column.name) for column in result_columns.MLFLOW})
     metrics = [Metric(name, float(value), stamp, 0) for name, value in values.items() if value is not None]
     for point in curve:  # the dev curve: one history per curve metric, stepped by training step
         at = stamp + int(point.seconds * 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from bench.results.store import Store
 from bench.suite.cells import BuiltStrategy, PlannedCell
 from bench.tasks.task import Task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
-from bench.training.calibration import stored_prices
+from bench.training.calibration import measure_prices, setup_of
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.loop import total_steps, train
 from bench.training.measurement import Measurement
@@ -118,6 +119,10 @@ def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed:
     return model
 
 
+def measure_and_dump(inputs: ModelInputs, cfg: TrainConfig, device: torch.device) -> dict:
+    return measure_prices(inputs.loaded, inputs.data, cfg, device).to_dict()
+
+
 def step_prices(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy) -> dict[str, StepPrices] | None:
     """This machine's step prices at the precisions a run's ideal needs (the suite's, for its baseline, and the
     run's own), timed once per setup and kept in the store; None for a run that does not train, or on several
@@ -129,9 +134,11 @@ def step_prices(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy
     for precision in {cfg.precision, built.strategy.configure(cfg).precision}:
         key = (inputs.loaded.name, inputs.data.fraction, precision)
         if key not in context.prices:
-            context.prices[key] = stored_prices(context.store, hardware_hash(context.hardware), inputs.loaded,
-                                                inputs.data, dataclasses.replace(cfg, precision=precision),
-                                                context.device)
+            at = dataclasses.replace(cfg, precision=precision)
+            setup = setup_of(inputs.loaded, inputs.data, at, context.device)
+            context.prices[key] = StepPrices.from_dict(context.store.record_step_prices(  # timed the first time only
+                hardware_hash(context.hardware), setup,
+                partial(measure_and_dump, inputs, at, context.device)))
         prices[precision] = context.prices[key]
     return prices
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -18,11 +19,18 @@ import numpy as np
 
 from bench.config import TaskConfig
 from bench.errors import BenchError
+from bench.kinds import Kind
 from bench.tasks.jsonlines import BadRecord, read_json_lines
 from bench.tasks.text import normalise
 
 EMAIL_DIR = Path(__file__).parent / "data" / "email"
 T = TypeVar("T")
+
+TaskLoader = Callable[[TaskConfig, int], "Task"]
+"""Builds a task from its [tasks.NAME] table and the dev pairs the curve evaluates (0: all), e.g. by `build_task`."""
+TASKS: Kind[TaskLoader] = Kind("task kind", "bench.tasks", fix="use one of {names} (a plugin may add more: "
+                               "docs/tasks-and-models.md); fix `kind` in bench.toml")
+"""Task kinds by name (`[tasks.NAME] kind = ...`): the built-ins below, and any a plugin registers."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +196,9 @@ def _hash_files(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+@TASKS.register("email")
 def _email(config: TaskConfig, dev_eval_pairs: int) -> Task:
+    """The built-in email task: generated email -> short-reply pairs, committed with a version and hash."""
     manifest = json.loads((EMAIL_DIR / "manifest.json").read_text())
     splits = {s: read_jsonl(EMAIL_DIR / f"{s}.jsonl") for s in ("train", "dev", "test")}
     headline = config.headline_metric or "intent_recall_at_3"
@@ -196,7 +206,9 @@ def _email(config: TaskConfig, dev_eval_pairs: int) -> Task:
                       splits["train"], splits["dev"], splits["test"], config.whitelist_size, dev_eval_pairs)
 
 
+@TASKS.register("jsonl")
 def _folder(config: TaskConfig, dev_eval_pairs: int) -> Task:
+    """A folder of train.jsonl, test.jsonl and optionally dev.jsonl (else a fixed slice of train)."""
     folder = Path(config.path)
     if not folder.is_dir():
         raise BenchError(f"task folder {folder} not found; it must hold train.jsonl, test.jsonl and "
@@ -219,7 +231,9 @@ def _folder(config: TaskConfig, dev_eval_pairs: int) -> Task:
                       config.whitelist_size, dev_eval_pairs)
 
 
+@TASKS.register("sgd")
 def _sgd(config: TaskConfig, dev_eval_pairs: int) -> Task:
+    """Schema-Guided Dialogue pairs (`python -m bench data sgd`); dev held out by dialogue."""
     from bench.tasks import sgd
 
     folder = Path(config.path)
@@ -245,10 +259,10 @@ def _sgd(config: TaskConfig, dev_eval_pairs: int) -> Task:
                       train, dev, [pair(r) for r in test_records], config.whitelist_size or 300, dev_eval_pairs)
 
 
-LOADERS = {"email": _email, "jsonl": _folder, "sgd": _sgd}
+def task_loader(config: TaskConfig) -> TaskLoader:
+    """The loader of the task's kind, or a one-line BenchError naming the task with a did-you-mean."""
+    return TASKS.get(config.kind, where=f"tasks.{config.name}.kind:").obj
 
 
 def load_task(config: TaskConfig, dev_eval_pairs: int = 300) -> Task:
-    if config.kind not in LOADERS:
-        raise BenchError(f"task {config.name!r} has unknown kind {config.kind!r}; use one of {', '.join(LOADERS)}")
-    return LOADERS[config.kind](config, dev_eval_pairs)
+    return task_loader(config)(config, dev_eval_pairs)

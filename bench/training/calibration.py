@@ -26,10 +26,10 @@ import torch
 
 from bench.config import TrainConfig
 from bench.measure.clock import synchronize
-from bench.model import packed
-from bench.model.encoder import BiEncoder, Tower, additive_mask, mean_pool
+from bench.model.encoder import BiEncoder
 from bench.model.pretrained import LoadedModel
 from bench.model.prices import StepPrices
+from bench.model.tower import Call
 from bench.tasks.tokenised import TokenisedTask
 from bench.training.loop import batch_order, in_batch_loss, make_optimizer, precision, total_steps
 
@@ -40,39 +40,21 @@ CALIBRATION_ROUNDS = 7
 
 @dataclass
 class _Stream:
-    """One tower call of a step: its embeddings, its layers' input and a layer pass, its pooling."""
+    """One backend call of a step (its embeddings, layers and pooling; bench.model.tower) and its layers' input."""
 
-    tower: Tower
-    embed: Callable[[], torch.Tensor]
-    layer: Callable[[int, torch.Tensor], torch.Tensor]
-    pool: Callable[[torch.Tensor], list[torch.Tensor]]
-    tokens: int
+    call: Call
     hidden: torch.Tensor | None = None
 
-
-def _streams(tower: Tower, inputs: list[Batch]) -> list[_Stream]:
-    """The tower calls a training step makes: one over every batch packed together, or one per padded batch."""
-    if tower.unpad:
-        groups = tower.packed_groups([mask for _, mask in inputs])
-        return [_Stream(tower, lambda: tower.embed_packed([ids for ids, _ in inputs], groups),
-                        lambda index, hidden: packed.layer_forward(tower.layers[index], hidden, groups),
-                        lambda hidden: packed.mean_pool(hidden, groups), groups[-1].stop)]
-    streams = []
-    for ids, mask in (part for batch in inputs for part in tower.sub_batches(*batch)[0]):
-        additive = additive_mask(mask, torch.float32)
-        with torch.no_grad():
-            bias = tower.position_bias(ids.shape[1], ids.device)
-        streams.append(_Stream(tower, lambda ids=ids: tower.embeddings(input_ids=ids),
-                               lambda index, hidden, m=additive, b=bias: tower.padded_layer(index, hidden, m, b),
-                               lambda hidden, mask=mask: [mean_pool(hidden, mask)], int(mask.sum())))
-    return streams
+    def embed(self) -> torch.Tensor:
+        """The layers' input, as the call's layers expect it (the padded layout's mask and position bias too)."""
+        hidden = self.call.embed()
+        self.call.ready(hidden)
+        return hidden
 
 
 def step_streams(model: BiEncoder, messages: Batch, replies: Batch) -> list[_Stream]:
     """Every tower call of one step, as `BiEncoder.encode_pairs` makes them."""
-    if model.reply_tower is model.message_tower:
-        return _streams(model.message_tower, [messages, replies])
-    return _streams(model.message_tower, [messages]) + _streams(model.reply_tower, [replies])
+    return [_Stream(call) for call in model.step_calls(messages, replies)]
 
 
 class _Timer:
@@ -99,34 +81,34 @@ def _stack(timer: _Timer, streams: list[_Stream], kind: str) -> float:
     trainable = kind in ("trainable", "lowest")
     seconds = 0.0
     for stream in streams:
-        stream.tower.layers.train(kind != "no_grad").requires_grad_(trainable)
+        stream.call.layers.train(kind != "no_grad").requires_grad_(trainable)
         hidden = stream.hidden.detach().requires_grad_(kind in ("trainable", "frozen_pass"))
 
         def work(stream: _Stream = stream, hidden: torch.Tensor = hidden) -> None:
             with torch.set_grad_enabled(kind != "no_grad"), timer.autocast:
-                for index in range(len(stream.tower.layers)):
-                    hidden = stream.layer(index, hidden)
+                for index in range(len(stream.call.layers)):
+                    hidden = stream.call.layer(index, hidden)
             if kind != "no_grad":
                 timer.backward(hidden)
 
         seconds += timer.time(work)
-        stream.tower.layers.zero_grad(set_to_none=True)
+        stream.call.layers.zero_grad(set_to_none=True)
     return seconds
 
 
 def _embeddings(timer: _Timer, streams: list[_Stream], trainable: bool) -> float:
     seconds = 0.0
     for stream in streams:
-        stream.tower.embeddings.train(trainable).requires_grad_(trainable)
+        stream.call.embeddings.train(trainable).requires_grad_(trainable)
 
         def work(stream: _Stream = stream) -> None:
             with torch.set_grad_enabled(trainable), timer.autocast:
-                hidden = stream.embed()
+                hidden = stream.call.embed()
             if trainable:
                 timer.backward(hidden)
 
         seconds += timer.time(work)
-        stream.tower.embeddings.zero_grad(set_to_none=True)
+        stream.call.embeddings.zero_grad(set_to_none=True)
     return seconds
 
 
@@ -136,7 +118,7 @@ def _head(timer: _Timer, model: BiEncoder, streams: list[_Stream], symmetric: bo
     def work() -> None:
         with timer.autocast:
             pooled = torch.cat([vector for stream, leaf in zip(streams, leaves, strict=True)
-                                for vector in stream.pool(leaf)])  # every message's, then every reply's
+                                for vector in stream.call.pool(leaf)])  # every message's, then every reply's
             loss = in_batch_loss(model.similarity(*pooled.chunk(2)).float(), symmetric)
         loss.backward()
 
@@ -166,7 +148,7 @@ def calibrate(model: BiEncoder, batches: list[tuple[Batch, Batch]], cfg: TrainCo
     with torch.random.fork_rng(devices=[]):
         for round_ in range(rounds + 1):
             streams = step_streams(model, *batches[round_ % len(batches)])
-            tokens = sum(stream.tokens for stream in streams)
+            tokens = sum(stream.call.tokens for stream in streams)
             layer_tokens = tokens * model.num_layers
             for stream in streams:
                 with torch.no_grad():
@@ -214,10 +196,3 @@ def measure_prices(loaded: LoadedModel, data: TokenisedTask, cfg: TrainConfig, d
     batches = [(data.train_messages.batch(index, device), data.train_replies.batch(index, device))
                for index in order[:CALIBRATION_ROUNDS]]
     return calibrate(model, batches, cfg, device, CALIBRATION_ROUNDS)
-
-
-def stored_prices(store, hardware_hash: str, loaded: LoadedModel, data: TokenisedTask, cfg: TrainConfig,
-                  device: torch.device) -> StepPrices:
-    """This setup's prices from the store, measured and stored the first time only."""
-    return StepPrices.from_dict(store.record_step_prices(hardware_hash, setup_of(loaded, data, cfg, device),
-                                                         lambda: measure_prices(loaded, data, cfg, device).to_dict()))

@@ -17,8 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from bench.metrics import first_relevant_ranks, gold_ranks
-from bench.model.encoder import BiEncoder, PrefixCache, Tower
+from bench.model.encoder import BiEncoder
+from bench.model.prefix_cache import PrefixCache
 from bench.model.pretrained import LoadedModel, weights_hash
+from bench.model.tower import Tower
 from bench.tasks.batching import Encoded
 from bench.tasks.tokenised import RankingInputs
 
@@ -44,13 +46,13 @@ class SharedPrefixes:
     def cache(self, tower: Tower, encoded: Encoded, batch_size: int) -> PrefixCache | None:
         """The shared cache for this tower's frozen prefix on these texts, or None when it has no frozen prefix
         or its prefix is not the pre-trained one (dropped bottom layers, adapters, layers frozen after training)."""
-        depth = tower.frozen_prefix
-        if not (tower.embeddings_frozen and depth > 0):
+        modules = tower.cacheable_prefix()  # the embeddings, then each frozen layer
+        depth = len(modules) - 1
+        if depth <= 0:
             return None
         checked = self._checked.setdefault(tower, {})
         if depth not in checked:
-            mine = [weights_hash(tower.embeddings)] + [weights_hash(layer) for layer in tower.layers[:depth]]
-            checked[depth] = mine == self._pretrained()[: depth + 1]
+            checked[depth] = [weights_hash(module) for module in modules] == self._pretrained()[: depth + 1]
         if not checked[depth]:
             return None
         key = (depth, tower.unpad, id(encoded), batch_size)
@@ -65,15 +67,12 @@ def embed(tower: Tower, encoded: Encoded, batch_size: int, device: torch.device,
     """Unit-length embeddings; batches are length-sorted so padding is minimal, then the order is restored.
     With `prefix`, the frozen prefix's outputs come from (and go to) that shared cache."""
     order = torch.argsort(encoded.lengths, descending=True)
-    out = torch.empty(len(encoded), tower.config.hidden_size)
-    tower.eval_prefix = prefix
-    try:
+    out = torch.empty(len(encoded), tower.hidden_size)
+    with tower.serving(prefix):
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
             ids, mask = encoded.batch(index, device)
             out[index] = F.normalize(tower(ids, mask).float(), dim=-1).cpu()
-    finally:
-        tower.eval_prefix = None
     return out
 
 
@@ -90,9 +89,9 @@ def rank(model: BiEncoder, queries: RankingInputs, whitelist: Encoded, batch_siz
         return prefixes.cache(tower, encoded, batch_size) if prefixes is not None else None
 
     try:
-        messages = embed(model.message_tower, queries.messages, batch_size, device,
-                         prefix(model.message_tower, queries.messages))
-        replies = embed(model.reply_tower, whitelist, batch_size, device, prefix(model.reply_tower, whitelist))
+        towers = model.tower("messages"), model.tower("replies")
+        messages = embed(towers[0], queries.messages, batch_size, device, prefix(towers[0], queries.messages))
+        replies = embed(towers[1], whitelist, batch_size, device, prefix(towers[1], whitelist))
     finally:
         model.train(was_training)
     scores = (messages @ replies.T).numpy()[queries.rows]
