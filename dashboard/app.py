@@ -23,7 +23,7 @@ from bench.errors import BenchError
 from bench.metrics import label as metric_label
 from bench.render import tables as report
 from bench.results.store import Store
-from dashboard import data, views  # the installed package (`pip install -e .`), not this file's folder
+from dashboard import data, frontier, views  # the installed package (`pip install -e .`), not this file's folder
 
 LABELS = {"suite": "Suite", "task": "Task", "model": "Model", "train_fraction": "Training-data fraction",
           "device_type": "Device", "device_count": "Devices (ranks)"}
@@ -192,6 +192,27 @@ def show_sizes(store: Store, url: str, token: str, stats: StatsConfig, baseline:
                "strategy's relevance cost shrink as the data grows?")
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_frontier(_store: Store, url: str, token: str, stats: tuple, baseline: str, selection: tuple, axis: str):
+    frame = frontier.frontier_frame(cached_board(_store, url, token, stats, baseline, selection).rows)
+    return frontier.frontier_chart(frame, axis).to_dict() if frontier.has_controls(frame) else None
+
+
+def show_frontier(store: Store, url: str, token: str, stats: StatsConfig, baseline: str, key: tuple) -> None:
+    """The baseline trained less, as a line, with each strategy against it: shown where equal-time runs exist."""
+    if cached_frontier(store, url, token, stats_key(stats), baseline, key, "share") is None:
+        return
+    st.header("Better than training less?")
+    axis = st.radio("Time axis", list(frontier.AXES), format_func=frontier.AXES.get, horizontal=True,
+                    key="frontier_axis")
+    st.vega_lite_chart(spec=cached_frontier(store, url, token, stats_key(stats), baseline, key, axis),
+                       width="stretch")
+    st.caption("Grey line: the baseline at several budgets (zero-shot at 0, its `equal-time` runs cut short, the full "
+               "schedule), relevance with its interval. A strategy is worth using exactly where it sits above that "
+               "line: below it, training the baseline for less time does better. Bars: intervals; hover for the "
+               "difference from the strategy's own equal-time control where one ran.")
+
+
 def render() -> None:
     url, stats, stale_after = settings()
     store = data.open_store(url)
@@ -233,6 +254,7 @@ def render() -> None:
     st.caption("Up and right is better. Bars: CIs where they exist. Diamonds on the dashed blue line: the Pareto "
                "frontier (no other strategy is both faster and more relevant). Hover a point for its parameters.")
 
+    show_frontier(store, url, token, stats, baseline, key)
     show_sizes(store, url, token, stats, baseline, key)
 
     st.header("Relevance over training time")

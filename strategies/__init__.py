@@ -5,6 +5,7 @@ from strategies import (
     baseline,
     cached_prefix,
     drop_freeze,
+    equal_time,
     layer_drop,
     layer_freeze,
     lora,
@@ -13,5 +14,5 @@ from strategies import (
     stochastic_depth,
 )
 
-__all__ = ["auto_freeze", "baseline", "cached_prefix", "drop_freeze", "layer_drop", "layer_freeze", "lora",
-           "mixed_precision", "progressive_freeze", "stochastic_depth"]
+__all__ = ["auto_freeze", "baseline", "cached_prefix", "drop_freeze", "equal_time", "layer_drop", "layer_freeze",
+           "lora", "mixed_precision", "progressive_freeze", "stochastic_depth"]

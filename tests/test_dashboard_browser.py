@@ -6,7 +6,7 @@ import pytest
 
 from bench.results.store import Store
 from dashboard.launcher import CHROMIUM, CHROMIUM_ARGS, dashboard_server
-from tests.support.stored import make_db
+from tests.support.stored import add_run, make_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no browser: {CHROMIUM} is missing "
@@ -52,5 +52,44 @@ def test_dashboard_shows_the_leaderboard_in_a_browser(server, tmp_path):
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot))
             assert shot.stat().st_size > 20_000
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def frontier_server(tmp_path):
+    """The same cells, plus the baseline cut short: a ladder rung at half its steps and a control matched to
+    layer-drop's time."""
+    url = make_db(tmp_path / "results.db")
+    store = Store(url)
+    for seed in (0, 1):
+        add_run(store, "equal-time", {"fraction": 0.5}, seed, 15.0, 1.15)
+        add_run(store, "equal-time", {"matches": "layer-drop(count=2)"}, seed, 19.0 * (1 + 0.03 * seed), 1.1)
+    with (tmp_path / "server.log").open("w") as log, dashboard_server(url, log) as port:
+        yield port
+
+
+def test_the_frontier_chart_draws_the_equal_time_controls_in_a_browser(frontier_server, tmp_path):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            page.goto(f"http://127.0.0.1:{frontier_server}/", wait_until="domcontentloaded")
+            page.get_by_text("Better than training less?", exact=True).wait_for(timeout=90_000)
+            chart = page.get_by_test_id("stVegaLiteChart").filter(has_text="baseline × 0.5")
+            chart.wait_for(timeout=60_000)
+            chart.scroll_into_view_if_needed()
+            for text in ("zero-shot", "baseline × 0.5", "baseline at layer-drop(count=2)'s time", "baseline (full)",
+                         "layer-drop(count=2)", "layer-freeze(count=2)", "share of the full baseline's training time"):
+                chart.locator("text", has_text=text).first.wait_for(state="visible", timeout=60_000)
+            # the line joins the four budgets; each strategy is a point of its own
+            assert chart.locator("g.mark-line path").count() == 1
+            assert not page.get_by_test_id("stException").count()
+            page.get_by_test_id("stRadio").get_by_text("training seconds", exact=True).click()  # the other axis
+            chart.locator("text", has_text="training seconds").first.wait_for(state="visible", timeout=60_000)
+            assert not page.get_by_test_id("stException").count()
+            shot = tmp_path / "frontier.png"
+            chart.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
         finally:
             browser.close()

@@ -207,3 +207,17 @@ def test_a_seed_spread_that_comes_out_small_is_kept_not_dropped():
     parts = stats.components(delta)
     assert parts.mean_square_seed == pytest.approx(0.0, abs=1e-20) and parts.seed == 0.0
     assert stats.paired_delta_ci(delta)[2] > 0.0
+
+
+def test_the_between_seeds_interval_takes_at_most_s_minus_1_degrees_of_freedom():
+    # seed noise dominates: Satterthwaite's df is already at or below S - 1, and both intervals agree
+    seeded = np.array([[0.1, 0.2, 0.3, 0.0], [0.0, 0.1, 0.5, 0.2], [0.2, 0.2, 0.2, 0.4]])
+    assert stats.between_seeds_ci(seeded) == stats.paired_delta_ci(seeded)
+    assert stats.between_seeds_ci(seeded) == pytest.approx((0.2, -0.27353229, 0.67353229))
+    # a fixed test set's query noise dominates: Satterthwaite's df is ~397, the between-seeds one 2 (t 4.303)
+    rng = np.random.default_rng(3)
+    queried = rng.normal(0.0, 1.0, (1, 400)) + rng.normal(0.0, 0.1, (3, 400))
+    mean, lo, hi = stats.between_seeds_ci(queried)
+    assert (mean, lo, hi) == pytest.approx((0.03814446, -0.17841977, 0.25470870))
+    _, narrow_lo, narrow_hi = stats.paired_delta_ci(queried)
+    assert lo < narrow_lo and hi > narrow_hi

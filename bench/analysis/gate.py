@@ -22,6 +22,9 @@ Checks, per leaderboard row (the newest completed run of each seed, paired with 
   with this limit as the margin (not [stats].margin), must be `non-inferior`, i.e. the upper confidence bound
   of the loss must be < the limit; `inferior` and `inconclusive` both fail, because a gate should pass only
   what the data shows to be within the limit.
+* `require_better_than_training_less`: the strategy's second verdict, vs its equal-time control (the baseline cut
+  to the same training time; bench.analysis.equal_time), must be `better than training less`; a row with no
+  control fails, saying which control to add. Controls and ladder rungs themselves are not checked.
 * with `--against FILE` (rows from `python -m bench export --format json`), matched by strategy label,
   task, model, data fraction and device: `max_slowdown` (1 - samples_per_second / reference's, a fraction)
   and `max_metric_drop` (reference - current, absolute, for every relevance metric).
@@ -40,7 +43,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from bench.analysis import stats
+from bench.analysis import equal_time, stats
 from bench.analysis.leaderboard import Leaderboard
 from bench.analysis.rows import Row, bounds
 from bench.config import CheckConfig, CheckThresholds, Config, SuiteConfig
@@ -50,8 +53,8 @@ from bench.metrics import BY_NAME, METRICS
 PASSED, FAILED, NOTHING = 0, 1, 3  # the gate's outcomes; `python -m bench check` exits with them
 MATCH_KEYS = ("strategy", "task", "model", "train_fraction", "device")  # Row fields a reference row must share
 # Which rule made a check (`Check.rule`): the renderer words and formats each kind its own way.
-TIME_REDUCTION, RELEVANCE_LOSS, SLOWDOWN, METRIC_DROP, HAS_RESULT, ENERGY_REDUCTION = (
-    "time_reduction", "relevance_loss", "slowdown", "metric_drop", "has_result", "energy_reduction")
+TIME_REDUCTION, RELEVANCE_LOSS, SLOWDOWN, METRIC_DROP, HAS_RESULT, ENERGY_REDUCTION, TRAINING_LESS = (
+    "time_reduction", "relevance_loss", "slowdown", "metric_drop", "has_result", "energy_reduction", "training_less")
 
 
 @dataclass
@@ -195,7 +198,7 @@ def _vs_baseline(row: Row, limits: CheckThresholds, explicit: set[str], confiden
         if limits.max_relevance_loss is not None and "max_relevance_loss" in explicit:
             return [_relevance_loss(row, limits.max_relevance_loss, confidence)]
         if any(v is not None for v in (limits.min_time_reduction, limits.min_energy_reduction,
-                                        limits.max_relevance_loss)):
+                                        limits.max_relevance_loss, limits.require_better_than_training_less)):
             notes.append(f"{label}: does not train, so no time check, and no relevance-loss check unless its "
                          "own strategies entry sets max_relevance_loss (it is a reference point, like the baseline)")
         return []
@@ -212,7 +215,21 @@ def _vs_baseline(row: Row, limits: CheckThresholds, explicit: set[str], confiden
         out += _energy_reduction(row, limits.min_energy_reduction, confidence, notes)
     if limits.max_relevance_loss is not None:
         out.append(_relevance_loss(row, limits.max_relevance_loss, confidence))
+    if limits.require_better_than_training_less and not equal_time.is_equal_time(row):
+        out.append(_training_less(row, confidence))
     return out
+
+
+def _training_less(row: Row, confidence: float) -> Check:
+    """The second verdict must be `better than training less`: the interval vs the equal-time control above 0."""
+    name = f"better than training less ({row.headline_metric})"
+    if row.equal_time_verdict is None:
+        return Check(row.strategy, name, None, 0.0, ">", False, metric=row.headline_metric, rule=TRAINING_LESS,
+                     detail=f"no equal-time control ran: add equal-time(matches={row.strategy}) to the suite")
+    return Check(row.strategy, name, row.equal_time_low, 0.0, ">", row.equal_time_verdict == equal_time.BETTER,
+                 metric=row.headline_metric, rule=TRAINING_LESS, estimate=row.equal_time_delta,
+                 confidence=confidence, verdict=row.equal_time_verdict,
+                 detail=f"vs its equal-time control ({confidence:.0%} lower bound): {row.equal_time_verdict}")
 
 
 def _energy_reduction(row: Row, limit: float, confidence: float, notes: list[str]) -> list[Check]:
@@ -290,12 +307,12 @@ def evaluate(config: Config, suite: SuiteConfig, board: Leaderboard, reference: 
     checks: list[Check] = []
     notes: list[str] = []
     cells = sorted({_cell(row) for row in board.rows}, key=str)
-    active = ["min_time_reduction", "min_energy_reduction", "max_relevance_loss"]
+    active = ["min_time_reduction", "min_energy_reduction", "max_relevance_loss", "require_better_than_training_less"]
     active += ["max_slowdown", "max_metric_drop"] if reference is not None else []
     configured = compared = False
     for row in board.rows:
         limits, explicit = thresholds_for(config, suite, row.strategy, row.name)
-        configured |= any(getattr(limits, key) is not None for key in active)
+        configured |= any(getattr(limits, key) is not None and getattr(limits, key) is not False for key in active)
         compared |= limits.max_slowdown is not None or limits.max_metric_drop is not None
         found: list[Check] = []
         if row.verdict != "baseline":

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.analysis import sequential, stats, timing
+from bench.analysis import equal_time, recommend, sequential, stats, timing
 from bench.analysis.rows import Excluded, Interval, MetricResult, Row, Scaling, Unfinished
 from bench.config import StatsConfig
 from bench.metrics import BY_NAME, METRICS, per_query
@@ -126,8 +126,10 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
     base_matrix = _per_query_matrix(base_runs, ranks)
     pending: list[tuple[Row, dict[str, np.ndarray], dict[str, np.ndarray]]] = []
     peak = store.peak_flops(reference.hardware_hash, reference.settings["train"].get("precision", "fp32"))
-    for _, group in sorted(by_label.items(), key=lambda item: (item[0] != reference.label, item[0])):
+    seconds: dict[str, dict[int, float]] = {}
+    for label, group in sorted(by_label.items(), key=lambda item: (item[0] != reference.label, item[0])):
         latest = latest_per_seed(group)
+        seconds[label] = {seed: run.train_seconds for seed, run in latest.items()}
         row = _row(cfg, latest, base_runs, ranks, curves, targets, base_matrix, pending)
         row.robust_time_reduction, row.robust_time_reduction_ci = _robust_time_reduction(cfg, latest, base_runs, steps)
         row.achieved_flops = _mean([run.work["real_flops"] / run.train_seconds for run in latest.values()
@@ -137,6 +139,8 @@ def _build_cell(store: Store, cfg: StatsConfig, baseline: str, runs: list[Run], 
                                         for run in latest.values()])
         board.rows.append(row)
     _add_intervals(cfg, pending, limit_confidence)
+    equal_time.compare(cfg, pending, seconds)  # the second verdict: better than training less?
+    recommend.attach([row for row, _, _ in pending], cfg.margin)
 
 
 def _per_query_matrix(runs: dict[int, Run], ranks: dict) -> dict[str, np.ndarray]:

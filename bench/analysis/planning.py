@@ -53,6 +53,12 @@ class Plan:
     """Test pairs the last look would need for 80% power (None: the seeds, not the pairs, are short)."""
     margins: tuple[float, float]
     """Margins the last look decides with 80% power: at or below the first (inferior), at or above the second."""
+    equal_time_delta: float | None = None
+    """The pilot's difference from the equal-time control (higher is better); None: no control ran."""
+    equal_time_power: float | None = None
+    """Chance the last look decides better than training less (better, no better or worse)."""
+    equal_time_seeds_needed: int | None = None
+    """The first look whose power for that second decision reaches 80%."""
 
     @property
     def distance(self) -> float:
@@ -74,10 +80,18 @@ def plan_row(row: Row, margin: float, schedule: Schedule) -> Plan | None:
     last, level = schedule.seeds, schedule.level(schedule.seeds)
     needed = next((s for s in schedule.looks()
                    if power.power(noise, delta, margin, s, schedule.level(s)) >= power.TARGET_POWER), None)
-    return Plan(row.strategy, row.runs, margin, delta, noise, power.power(noise, delta, margin, last, level), needed,
+    plan = Plan(row.strategy, row.runs, margin, delta, noise, power.power(noise, delta, margin, last, level), needed,
                 power.smallest_resolvable(noise, last, level), power.limit_resolvable(noise, level),
                 power.queries_needed(noise, delta, margin, last, level),
                 power.supported_margins(noise, delta, last, level))
+    if row.equal_time_noise is None or row.equal_time_delta is None:
+        return plan
+    second = Noise(*row.equal_time_noise[:3], int(row.equal_time_noise[3]))
+    chance = {s: power.equal_time_power(second, row.equal_time_delta, margin, s, schedule.level(s))
+              for s in schedule.looks()}
+    return dataclasses.replace(plan, equal_time_delta=row.equal_time_delta, equal_time_power=chance[last],
+                               equal_time_seeds_needed=next((s for s in schedule.looks()
+                                                             if chance[s] >= power.TARGET_POWER), None))
 
 
 def plan_board(rows: list[Row], margin: float, schedule: Schedule) -> list[Plan]:

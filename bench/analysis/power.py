@@ -119,3 +119,17 @@ def supported_margins(noise: Noise, delta: float, seeds: int, confidence: float 
     `delta`; margins in between stay open. `below` is negative when no margin can call it inferior."""
     reach = smallest_resolvable(noise, seeds, confidence, target)
     return -delta - reach, -delta + reach
+
+
+def equal_time_power(noise: Noise, delta: float, margin: float, seeds: int, confidence: float = 0.95) -> float:
+    """Chance that an interval of (strategy - equal-time control), true difference `delta`, decides the second
+    verdict: wholly above or below 0 (better, worse), or wholly within +-margin (no better). The larger of the two
+    chances: a lower bound on deciding either way, as the events overlap."""
+    se = noise.standard_error(seeds)
+    if se == 0:
+        return 1.0
+    df = min(noise.degrees_of_freedom(seeds, None), max(1, seeds - 1))  # as `stats.between_seeds_ci` takes it
+    t = float(stdtrit(df, 0.5 + confidence / 2.0))
+    sided = float(ndtr(abs(delta) / se - t) + ndtr(-abs(delta) / se - t))
+    within = float(ndtr((margin - delta) / se - t) + ndtr((margin + delta) / se - t) - 1.0)
+    return max(sided, within, 0.0)

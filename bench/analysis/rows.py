@@ -34,6 +34,27 @@ def bounds(interval: Interval | None) -> tuple[float | None, float | None]:
     return (None, None) if interval is None else (interval.lo, interval.hi)
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """A cell's answer to "what should I use?": `kind` is "strategy" (non-inferior to the full baseline and better
+    than training less), "equal-time" (none is: the cheapest cut-short baseline that is non-inferior) or "none";
+    `strategy` the row it names, `time_reduction` its time saved vs the full baseline, `text` the sentence."""
+
+    kind: str
+    strategy: str | None
+    time_reduction: float | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "strategy": self.strategy, "time_reduction": self.time_reduction, "text": self.text}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Recommendation | None:
+        if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+            return None
+        return cls(str(value.get("kind")), value.get("strategy"), value.get("time_reduction"), value["text"])
+
+
 @dataclass
 class MetricResult:
     """One metric of one row: mean over seeds and queries, and the paired difference from the baseline."""
@@ -115,6 +136,18 @@ class Analysed:
     # The FLOP model's ideal speedup (mean over seeds of each run's ledger figure), beside `ideal_speedup`, which
     # runs since step prices were measured take from them (bench/model/prices.py); the same for older runs.
     flop_ideal_speedup: float | None = None
+    # Better than training less? The headline difference from the row's equal-time control (the baseline cut to the
+    # same training time, same seeds; bench.analysis.equal_time), higher is better, its interval, the second verdict
+    # and the control's mean training seconds; None where no control ran. `equal_time_noise`: that difference's
+    # variance parts [seed, query, residual, queries], which `bench plan` forecasts from.
+    equal_time_delta: float | None = None
+    equal_time_low: float | None = None
+    equal_time_high: float | None = None
+    equal_time_verdict: str | None = None
+    equal_time_seconds: float | None = None
+    equal_time_noise: list[float] | None = None
+    # What to use in this row's cell (bench.analysis.recommend), the same on every row of the cell.
+    recommendation: Recommendation | None = None
 
 
 class _RowMethods:
@@ -159,6 +192,7 @@ class _RowMethods:
         values = {name: data.get(name) for name in _FIELDS if name != "metrics"}
         for name in ("time_reduction_ci", "robust_time_reduction_ci", "energy_reduction_ci"):
             values[name] = Interval.from_json(values[name])
+        values["recommendation"] = Recommendation.from_json(values["recommendation"])
         metrics = {metric: MetricResult.from_json(metric, data) for metric in METRICS}
         return cls(**values, metrics=metrics,
                    missing=frozenset(key for key in JSON_KEYS if key not in data and key not in APPENDED_KEYS))
@@ -175,7 +209,9 @@ FIRST_EXPORT = ("strategy", "name", "params", "suite", "task", "model", "train_f
 APPENDED = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds_needed", "query_half_width",
             "achieved_flops", "peak_flops", "devices", "exact_pairs", "intent_pairs", "train_pairs", "steps",
             "noise_seed", "noise_query", "noise_residual", "noise_queries", "energy_joules", "energy_source",
-            "energy_reduction", "energy_reduction_ci", "energy_to_target_joules", "flop_ideal_speedup")
+            "energy_reduction", "energy_reduction_ci", "energy_to_target_joules", "flop_ideal_speedup",
+            "equal_time_delta", "equal_time_low", "equal_time_high", "equal_time_verdict", "equal_time_seconds",
+            "equal_time_noise", "recommendation")
 
 
 def _row_type() -> type:
@@ -248,7 +284,7 @@ class Unfinished:
 
 
 def _json(value: Any) -> Any:
-    return value.to_json() if isinstance(value, Interval) else value
+    return value.to_json() if isinstance(value, (Interval, Recommendation)) else value
 
 
 _FIELDS = tuple(f.name for f in fields(Row) if f.name != "missing")

@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from bench.analysis import stats
+from bench.analysis import equal_time, stats
 from bench.analysis.rows import Interval, Row
 from bench.config.schema import MAX_SEED
 from bench.errors import BenchError
@@ -196,10 +196,19 @@ class Decision:
     interval: Interval | None
     limit: str | None = None
     seeds_needed: int | None = None
+    # The second decision, against the strategy's equal-time control at the same look's level (None: no control).
+    equal_time_verdict: str | None = None
+    equal_time_delta: float | None = None
+    equal_time_interval: Interval | None = None
+
+    @property
+    def headline_decided(self) -> bool:
+        return self.verdict != "inconclusive"
 
     @property
     def decided(self) -> bool:
-        return self.verdict != "inconclusive"
+        """Both decisions reached: the headline verdict, and better than training less where a control ran."""
+        return self.headline_decided and self.equal_time_verdict in (None, *equal_time.DECIDED)
 
 
 def next_seed(seeds: list[int]) -> int:
@@ -211,7 +220,10 @@ def next_seed(seeds: list[int]) -> int:
 
 
 def decide_row(row: Row, margin: float, first: int, max_seeds: int, confidence: float) -> tuple[Decision, bool]:
-    """A strategy's decision at this look, and whether it stops (decided, or `futile`)."""
+    """A strategy's decision at this look, and whether it stops: its headline verdict decided (or `futile`) and,
+    where it has an equal-time control, its second verdict decided too; or the last look. Both verdicts come
+    from intervals at this look's level, so the same alpha spending bounds a false `better than training less`
+    (true difference 0) as it bounds a false `non-inferior` (true difference -margin)."""
     metric = BY_NAME[row.headline_metric]
     interval = row.headline.delta_ci
     lo, hi = (None, None) if interval is None else metric.gain_bounds(interval.lo, interval.hi)
@@ -219,7 +231,15 @@ def decide_row(row: Row, margin: float, first: int, max_seeds: int, confidence: 
     limit, needed = (None, None) if verdict != "inconclusive" else (row.limit, row.seeds_needed)
     if not stop and row.runs >= first and futile(lo, hi, margin, row.query_half_width):
         stop, limit, needed = True, "query", None
-    return Decision(row.strategy, verdict, row.runs, confidence, row.headline.delta, interval, limit, needed), stop
+    second = row.equal_time_verdict
+    if second is not None:
+        if row.runs < first:
+            second = equal_time.UNDECIDED
+        stop = (stop and second in equal_time.DECIDED) or (row.runs >= first and row.runs >= max_seeds)
+    has = row.equal_time_low is not None and row.equal_time_high is not None
+    return Decision(row.strategy, verdict, row.runs, confidence, row.headline.delta, interval, limit, needed,
+                    second, row.equal_time_delta,
+                    Interval(row.equal_time_low, row.equal_time_high) if has else None), stop
 
 
 def futile(lo: float | None, hi: float | None, margin: float, query_half_width: float | None) -> bool:

@@ -91,12 +91,19 @@ def _add_run(commands, config: Parser, db: Parser, suite: Parser) -> None:
                      "strategy's headline verdict is decided (a group-sequential correction keeps false wins at 2.5%%)")
     run.add_argument("--max-seeds", type=positive_int, help="with --until-decided: at most this many seeds (default: "
                      "the suite's max_seeds, 10)")
+    _add_controls(run)
     run.add_argument("--nproc", type=positive_int, help="train each run on N local ranks (torch's elastic launcher, "
                      "gloo on CPU, nccl on GPUs); several machines: torchrun ... -m bench run (docs/scaling-out.md)")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--rerun", action="store_true", help="run every cell again, even those already done")
     resume.add_argument("--worker", action="store_true", help="also wait for cells other processes hold, taking over "
                      "any whose process dies, until the whole suite is done (start several, on several machines)")
+
+
+def _add_controls(parser: Parser) -> None:
+    parser.add_argument("--controls", action=argparse.BooleanOptionalAction, default=None, help="add each "
+                        "strategy's equal-time control: the baseline trained for as long as that strategy took "
+                        "(default: the suite's `controls`); --no-controls: no equal-time run at all")
 
 
 def _add_plan(commands, config: Parser, db: Parser, suite: Parser) -> None:
@@ -108,6 +115,7 @@ def _add_plan(commands, config: Parser, db: Parser, suite: Parser) -> None:
                       "(default: the suite's max_seeds when it runs until decided)")
     plan.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the pilot trains (default: auto)")
     plan.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_controls(plan)
 
 
 def build_parser() -> Parser:

@@ -8,6 +8,7 @@ import dataclasses
 import sys
 
 from bench.config import Config, SuiteConfig
+from bench.config.overrides import Overrides, apply_overrides
 from bench.errors import BenchError
 
 
@@ -56,6 +57,8 @@ def cmd_plan(config: Config, args: argparse.Namespace) -> int:
     from bench.results.store import Store
 
     suite = config.suite(args.suite)
+    if getattr(args, "controls", None) is not None:  # --controls / --no-controls
+        suite = apply_overrides(suite, Overrides(controls=args.controls))
     schedule = schedule_for(config, suite, args.max_seeds)
     store = Store(args.db or config.db)
     rows, source = pilot_rows(config, suite, store, args.pilot_seeds, args.quiet, args.device)

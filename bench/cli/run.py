@@ -24,7 +24,8 @@ def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
     return apply_overrides(suite, Overrides(
         strategies=tuple(args.strategy or ()), seeds=args.seeds, task=args.task, model=args.model,
         max_train_pairs=args.max_train_pairs, epochs=args.epochs, fractions=tuple(args.fraction or ()),
-        until_decided=bool(args.until_decided), max_seeds=args.max_seeds, rerun=args.rerun, worker=args.worker))
+        until_decided=bool(args.until_decided), max_seeds=args.max_seeds, rerun=args.rerun, worker=args.worker,
+        controls=getattr(args, "controls", None)))
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -43,6 +44,10 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         return code
     if (args.nproc or distributed.launched()) and not distributed.active():  # --nproc N or torchrun: launch the
         from bench.ranks import launch  # ranks, or join them (rank 0 goes on below)
+        from bench.suite import controls
+
+        if controls.uses_controls(suite_for_run(config, args)):  # timed against stored runs: one process only
+            raise BenchError(controls.ONE_PROCESS)
 
         return launch.run(config, args, cmd_run, rank_entry, follow_suite)
     from bench.registry import REGISTRY

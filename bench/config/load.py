@@ -138,6 +138,11 @@ def _suite(name: str, data: dict[str, Any], base_train: TrainConfig, where: str)
         values["until_decided"] = _coerce(data["until_decided"], bool, f"{where}.until_decided")
     if "max_seeds" in data:
         values["max_seeds"] = _coerce(data["max_seeds"], int, f"{where}.max_seeds")
+    if "controls" in data:
+        values["controls"] = _coerce(data["controls"], bool, f"{where}.controls")
+    if "ladder" in data:  # may be empty: no ladder
+        items = data["ladder"] if isinstance(data["ladder"], list) else [data["ladder"]]
+        values["ladder"] = tuple(_coerce(v, float, f"{where}.ladder") for v in items)
     for key, kind in (("models", str), ("seeds", int), ("train_fractions", float), ("train_sizes", int),
                       ("world_sizes", int)):
         if key in data:

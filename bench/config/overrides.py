@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from bench.config.load import parse_strategy
-from bench.config.schema import StrategySpec, SuiteConfig
+from bench.config.schema import EQUAL_TIME, StrategySpec, SuiteConfig
 from bench.errors import BenchError
 
 
@@ -26,6 +26,9 @@ class Overrides:
     max_seeds: int | None = None
     rerun: bool = False
     worker: bool = False
+    controls: bool | None = None
+    """--controls: add the equal-time controls; --no-controls: no equal-time run at all (controls, ladder, or an
+    `equal-time` entry)."""
 
 
 def apply_overrides(suite: SuiteConfig, overrides: Overrides) -> SuiteConfig:
@@ -52,6 +55,11 @@ def apply_overrides(suite: SuiteConfig, overrides: Overrides) -> SuiteConfig:
         if any(f > 1 for f in o.fractions):
             raise BenchError(f"--fraction values must be in (0, 1], got {' '.join(map(str, o.fractions))}")
         changes["train_fractions"] = tuple(o.fractions)
+    if o.controls is not None:
+        changes["controls"] = o.controls
+    if o.controls is False:
+        changes["ladder"] = ()
+        changes["strategies"] = tuple(s for s in changes.get("strategies", suite.strategies) if s.name != EQUAL_TIME)
     if o.until_decided:
         changes["until_decided"] = True
     if o.max_seeds:

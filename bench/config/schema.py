@@ -14,9 +14,9 @@ from bench.errors import BenchError
 from bench.metrics import METRICS
 from bench.validate import did_you_mean
 
-__all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "MAX_SEED", "PRECISIONS", "FOLDER_KINDS", "CheckConfig",
-           "CheckThresholds", "Config", "EnergyConfig", "StatsConfig", "StrategySpec", "SuiteConfig", "TaskConfig",
-           "TrainConfig", "WorkersConfig", "check_ranges"]
+__all__ = ["BUILTIN_TASKS", "DEFAULT_CONFIG", "DEVICE", "EQUAL_TIME", "MAX_SEED", "PRECISIONS", "FOLDER_KINDS",
+           "CheckConfig", "CheckThresholds", "Config", "EnergyConfig", "StatsConfig", "StrategySpec", "SuiteConfig",
+           "TaskConfig", "TrainConfig", "WorkersConfig", "check_ranges"]
 
 DEFAULT_CONFIG = "bench.toml"
 PRECISIONS = ("fp32", "bf16")
@@ -25,6 +25,7 @@ FOLDER_KINDS = ("jsonl", "sgd")
 here: plugins register more, and bench.tasks.task.TASKS checks `kind` once they are loaded."""
 DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 MAX_SEED = 2**31 - 1  # seeds are stored as 32-bit integers (PostgreSQL's INTEGER)
+EQUAL_TIME = "equal-time"  # the control strategy a suite's `controls` and `ladder` add (strategies/equal_time.py)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class TrainConfig:
     unpad: bool = True  # layers run on real tokens only (bench/model/packed.py); false: padded batches, as HF does
     fused_optimizer: bool = True  # torch's fused AdamW kernel; false: the for-each implementation
     length_buckets: int = 1  # unpad = false: each step's texts as N length-sorted sub-batches (less padding); 1: off
+    max_steps: int = 0  # stop after this many steps, warm-up and decay fitted to them (0: as epochs say)
 
     def __post_init__(self) -> None:
         check_ranges(type(self), _values(self), "train")
@@ -124,6 +126,11 @@ class SuiteConfig:
     world_sizes: tuple[int, ...] = ()
     """Rank counts to train every run on, one after another (e.g. (1, 2)); the report adds scaling efficiency.
     Empty: one process, or what --nproc / torchrun says."""
+    controls: bool = False
+    """After each strategy that trains (but the baseline), its equal-time control: the baseline cut to the steps that
+    take as long as that strategy took on the same seed (docs/methodology.md, "The equal-time control")."""
+    ladder: tuple[float, ...] = ()
+    """Shares of the baseline's steps, each in (0, 1]: an equal-time run of the baseline cut to each (e.g. [0.5])."""
 
     def __post_init__(self) -> None:
         where = f"suites.{self.name}"
@@ -156,6 +163,9 @@ class SuiteConfig:
         for fraction in self.train_fractions:
             if not (math.isfinite(fraction) and 0 < fraction <= 1):
                 raise BenchError(f"{where}.train_fractions must lie in (0, 1], got {fraction}; fix it in bench.toml")
+        if any(not (math.isfinite(f) and 0 < f <= 1) for f in self.ladder) or len(set(self.ladder)) < len(self.ladder):
+            raise BenchError(f"{where}.ladder must be distinct shares of the baseline's steps in (0, 1], got "
+                             f"{list(self.ladder)}; fix it in bench.toml")
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,8 @@ class CheckThresholds:
     max_relevance_loss: float | None = None  # fail unless non-inferior at this margin (one seed: the point loss)
     max_slowdown: float | None = None  # with --against: fail if throughput fell by more than this share
     max_metric_drop: float | None = None  # with --against: fail if any metric fell by more than this
+    # fail unless the strategy is `better than training less` (vs its equal-time control); no control fails too
+    require_better_than_training_less: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +260,7 @@ RANGES: dict[str, dict[str, Rule]] = {
     "TrainConfig": {
         "batch_size": (lambda v: v >= 2, "at least 2 (in-batch negatives)"),
         "length_buckets": (lambda v: v >= 1, "at least 1 (1: off)"),
+        "max_steps": (lambda v: v >= 0, ">= 0 (0 = as epochs say)"),
         "epochs": (lambda v: v > 0, "> 0"),
         "learning_rate": (lambda v: v > 0, "> 0"),
         "weight_decay": (lambda v: v >= 0, ">= 0"),

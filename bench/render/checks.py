@@ -16,6 +16,7 @@ from bench.analysis.gate import (
     PASSED,
     SLOWDOWN,
     TIME_REDUCTION,
+    TRAINING_LESS,
     Check,
 )
 from bench.render.grid import markdown_table, text_table
@@ -32,6 +33,8 @@ def shown(check: Check) -> tuple[str, str]:
     the observation came from."""
     if check.rule == HAS_RESULT:
         return "no comparable completed run", "a completed run"
+    if check.rule == TRAINING_LESS and check.observed is None:
+        return "no equal-time control", "better than training less"
     if check.rule in (TIME_REDUCTION, SLOWDOWN, ENERGY_REDUCTION):
         observed, allowed = _pct(check.observed), _pct(check.allowed)
     else:
@@ -40,6 +43,9 @@ def shown(check: Check) -> tuple[str, str]:
         observed += f" ({check.current:.1f} vs {check.reference:.1f} pairs/s)"
     elif check.rule == METRIC_DROP:
         observed += f" ({check.reference:.4f} -> {check.current:.4f})"
+    elif check.rule == TRAINING_LESS:
+        observed += f" ({check.confidence:.0%} lower bound vs its equal-time control; mean {check.estimate:+.4f}; " \
+            f"{check.verdict})"
     elif check.estimate is not None:
         observed += f" ({check.confidence:.0%} upper bound; mean {check.estimate:+.4f}; {check.verdict})"
     return observed, f"{check.comparison} {allowed}"

@@ -23,12 +23,26 @@ def forecast(plan: Plan, schedule: Schedule) -> str:
     return f"seed-limited: more than {schedule.seeds} seeds, or {margins} at {schedule.seeds}"
 
 
+def second_decision(plan: Plan, schedule: Schedule) -> str:
+    """The equal-time control's forecast: the pilot's difference, the last look's power, the seeds for 80%."""
+    if plan.equal_time_power is None:
+        return "no control"
+    seeds = (f"decided by ~{plan.equal_time_seeds_needed} seeds" if plan.equal_time_seeds_needed
+             else f"not decided by {schedule.seeds} seeds")
+    return f"{plan.equal_time_delta:+.4f}, {plan.equal_time_power:.0%} at {schedule.seeds}: {seeds}"
+
+
 def render(plans: list[Plan], schedule: Schedule, margin: float) -> str:
     if not plans:
         return "no strategy to plan: the pilot has no compared runs with two or more seeds"
     rows = [[p.strategy, f"{p.pilot_seeds} seeds", f"{p.delta:+.4f}", f"{p.power:.0%} at {schedule.seeds}",
              str(p.seeds_needed) if p.seeds_needed else f"> {schedule.seeds}",
              f"±{p.resolvable:.4f} (±{p.limit_resolvable:.4f})", forecast(p, schedule)] for p in plans]
+    headers = HEADERS
+    if any(p.equal_time_power is not None for p in plans):  # the second decision: better than training less?
+        headers = [*HEADERS, "vs training less"]
+        for row, p in zip(rows, plans, strict=True):
+            row.append(second_decision(p, schedule))
     how = (f"looks at {schedule.first}..{schedule.seeds} seeds with the sequential correction" if schedule.first
            else f"one look at {schedule.seeds} seeds, {schedule.confidence:.0%} intervals")
     queries = statistics.median(p.noise.queries for p in plans)
@@ -36,7 +50,7 @@ def render(plans: list[Plan], schedule: Schedule, margin: float) -> str:
     floor = statistics.median(p.limit_resolvable for p in plans)
     return "\n".join([
         f"Plan at margin {margin} ({how}); 80% power:",
-        text_table(HEADERS, rows),
+        text_table(headers, rows),
         f"This test set ({queries:,.0f} headline pairs) resolves a difference about ±{reach:.4f} from the margin at "
         f"{schedule.seeds} seeds, and ±{floor:.4f} with unlimited seeds (the floor): a strategy nearer the margin than "
         "the floor needs more test pairs or another margin, not more seeds.",

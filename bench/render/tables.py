@@ -11,7 +11,7 @@ import math
 from bench.analysis.leaderboard import Leaderboard
 from bench.analysis.rows import Interval, Row
 from bench.metrics import METRICS, label
-from bench.render import ablations
+from bench.render import ablations, training_less
 from bench.render.grid import markdown_table, text_table
 from bench.results import columns as result_columns
 
@@ -36,7 +36,8 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 # The table's columns in order; a catalogue column with a table heading that this does not name comes last.
 _LAYOUT = ("strategy", "seeds", "train s", "time red.", "wall red.", "device-h", "energy", "energy red.",
-           *(label(metric) for metric in METRICS), "verdict", "to target", "speedup/ideal", "trainable", "layers")
+           *(label(metric) for metric in METRICS), "verdict", training_less.COLUMN, "to target", "speedup/ideal",
+           "trainable", "layers")
 _TABLE_COLUMNS = tuple(column for column in result_columns.ON_ROW if column.table)
 
 
@@ -44,6 +45,7 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
     """Human-readable cells, one dict per strategy row: the catalogue's columns as it formats them (energy with
     its source), then the comparison's own cells."""
     out = []
+    controls = training_less.shown(board)
     for row in board.rows:
         reduction, interval, robust = row.headline_time_reduction
         cells = {column.table: column.show(getattr(row, column.name)) for column in _TABLE_COLUMNS}
@@ -56,6 +58,8 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
             if row.verdict != "baseline":
                 cells[label(metric)] += f" ({'+' if result.delta >= 0 else ''}{result.delta:.3f})"
         cells["verdict"] = row.verdict + _limit(row)
+        if controls:
+            cells[training_less.COLUMN] = training_less.cell(row)
         cells["to target"] = _time_target(row)
         cells["speedup/ideal"] = (f"{row.measured_speedup:.2f}/{row.ideal_speedup:.2f}"
                                   if row.measured_speedup and row.ideal_speedup else "-")
@@ -196,5 +200,10 @@ def render(board: Leaderboard, fmt: str) -> str:
                             ("By pre-trained model", ablations.by_model(board, fmt))):
         if ablation:
             parts += [f"### {title}" if fmt == "markdown" else f"{title}:", ablation, ""]
-    notes += energy_lines(board) + _peak_lines(board) + scaling_lines(board)
+    if training_less.shown(board):
+        notes.append(f"{training_less.COLUMN}: the headline difference from the strategy's equal-time control (the "
+                     "baseline cut to the same training time, same seeds): better than training less (interval above "
+                     "0), no better (within the margin), worse (below 0), else undecided.")
+    notes += training_less.time_lines(board) + energy_lines(board) + _peak_lines(board) + scaling_lines(board)
+    parts += training_less.recommendation_lines(board) + [""]
     return "\n".join(parts + notes + _excluded(board))

@@ -66,7 +66,7 @@ class Fingerprints:
                    Cell(suite.name, config_hash, hardware_hash(hardware)))
 
 
-LATER_DEFAULTS = {"length_buckets": 1}
+LATER_DEFAULTS = {"length_buckets": 1, "max_steps": 0}
 """Training settings added after results were stored: at these defaults they are left out of the fingerprint, so
 runs stored before them still compare with (and resume into) runs made since."""
 

@@ -26,6 +26,7 @@ from bench.registry import Strategy
 from bench.results.identity import Hardware, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
 from bench.results.store import Store
+from bench.suite import controls
 from bench.suite.cells import BuiltStrategy, PlannedCell
 from bench.tasks.task import Task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
@@ -101,10 +102,15 @@ class CellRunner:
             data = tokenise(context.task, cell.loaded.tokenizer, context.train, cell.fraction, same_model)
             prefixes = context.prefixes.setdefault(name, SharedPrefixes(cell.loaded))
             self.inputs[key] = ModelInputs(cell.loaded, data, prefixes)
+        # an equal-time control's steps, from the stored runs it is timed against (None: not all there yet)
+        built = controls.resolve(context.store, cell.built, cell.seed, cell.needs,
+                                 total_steps(len(self.inputs[key].data.train_messages), context.train))
+        if built is None:
+            return None
         if name not in self.warmed:  # the process's one-off costs, off every run's clock
             warm_up(cell.loaded, self.inputs[key].data, context.train, context.device)
             self.warmed.add(name)
-        return run_one(context, self.inputs[key], cell.built, cell.seed, rerun=self.rerun)
+        return run_one(context, self.inputs[key], built, cell.seed, rerun=self.rerun)
 
 
 def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed: int,
@@ -199,7 +205,7 @@ def measure(context: SuiteContext, model: BiEncoder, inputs: ModelInputs, built:
         return {**{name: summary[name] for name in CURVE_METRICS}, "headline": summary[task.headline_metric]}
 
     reset_peak_memory(device)
-    steps = total_steps(len(data.train_messages), cfg) if built.strategy.trains else 0  # for the progress bar
+    steps = total_steps(len(data.train_messages), built.strategy.configure(cfg)) if built.strategy.trains else 0
     with tqdm(total=steps, desc=f"  {built.spec.label} seed", unit="step", leave=False, position=1,
               disable=not context.show_progress or not steps) as bar:
         result = train(model, data.train_messages, data.train_replies, cfg, seed, device,

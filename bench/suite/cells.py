@@ -11,6 +11,7 @@ from bench.measure.device import describe, resolve_device
 from bench.model.pretrained import LoadedModel, load_pretrained
 from bench.registry import REGISTRY, Strategy
 from bench.results.identity import Cell, Fingerprints, Hardware
+from bench.suite import controls
 from bench.tasks.task import Task, load_task
 
 
@@ -36,13 +37,27 @@ class PlannedCell:
     seed: int
     built: BuiltStrategy
     cell: Cell
+    needs: tuple[Cell, ...] = ()
+    """The cells whose completed runs this one is timed against (an equal-time control's matched run and
+    baseline): it waits for them."""
 
 
 def plan(suite: SuiteConfig, task: Task, models: list[LoadedModel], strategies: list[BuiltStrategy],
          hardware: Hardware) -> list[PlannedCell]:
-    """Every cell of the suite, in run order: model, data fraction, seed, then strategy with the baseline first."""
-    return [PlannedCell(loaded, fraction, seed, built,
-                        Fingerprints.of(suite, task, loaded, built.spec, seed, fraction, hardware).cell)
+    """Every cell of the suite, in run order: model, data fraction, seed, then strategy with the baseline first
+    (an equal-time control right after the strategy it matches, and waiting for it and the baseline)."""
+    by_label = {built.spec.label: built.spec for built in strategies}
+
+    def cell_of(loaded: LoadedModel, fraction: float, seed: int, spec: StrategySpec) -> Cell:
+        return Fingerprints.of(suite, task, loaded, spec, seed, fraction, hardware).cell
+
+    def needs(loaded: LoadedModel, fraction: float, seed: int, spec: StrategySpec) -> tuple[Cell, ...]:
+        matched = controls.matched_label(spec)
+        return tuple(cell_of(loaded, fraction, seed, other) for other in (by_label[matched], StrategySpec(
+            suite.baseline))) if matched in by_label else ()
+
+    return [PlannedCell(loaded, fraction, seed, built, cell_of(loaded, fraction, seed, built.spec),
+                        needs(loaded, fraction, seed, built.spec))
             for loaded in models for fraction in data_fractions(suite, task) for seed in suite.seeds
             for built in strategies]
 
@@ -67,9 +82,13 @@ class LoadedSuite:
 
 def load_suite(config: Config, suite: SuiteConfig, device_name: str = "auto") -> LoadedSuite:
     device = resolve_device(device_name)
-    strategies = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))
-                  for spec in ordered(suite.strategies, suite.baseline)]
+    built = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))
+             for spec in ordered(suite.strategies, suite.baseline)]
+    trains = {b.spec: b.strategy.trains for b in built}
+    strategies = [BuiltStrategy(spec, REGISTRY.build(spec.name, spec.params))  # with the suite's controls
+                  for spec in controls.with_controls(suite, trains.items())]
     task = load_task(config.task(suite.task), suite.train.dev_eval_pairs)
-    data_fractions(suite, task)  # a train size the task cannot hold fails here, before anything runs
+    fractions = data_fractions(suite, task)  # a train size the task cannot hold fails here, before anything runs
+    controls.check(suite, task, strategies, fractions)
     models = [load_pretrained(name) for name in suite.models]
     return LoadedSuite(device, strategies, task, models, Hardware(**describe(device)))

@@ -15,9 +15,10 @@ import dataclasses
 from collections.abc import Callable
 
 from bench.analysis import leaderboard
+from bench.analysis.equal_time import EQUAL_TIME
 from bench.analysis.planning import Plan, Schedule, plan_board
 from bench.analysis.sequential import Decision, decide_row, look_confidence, next_seed
-from bench.config import Config, SuiteConfig
+from bench.config import Config, StrategySpec, SuiteConfig
 from bench.errors import BenchError
 from bench.results.store import Store
 from bench.suite.cells import LoadedSuite
@@ -44,7 +45,7 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
     task = config.task(suite.task).name
     last = look_confidence(max_seeds, max_seeds, 1 - config.stats.confidence, first)
     while True:
-        running = baseline + [b for b in others if b.spec.label in open_labels]
+        running = baseline + [b for b in others if b.spec.label in open_labels or _controls_open(b.spec, open_labels)]
         round_suite = dataclasses.replace(suite, seeds=tuple(seeds), strategies=tuple(b.spec for b in running),
                                           until_decided=False)  # a round is an ordinary suite run
         run_suite(SuiteRun(config, round_suite, store, show_progress=show_progress, announce=announce,
@@ -75,3 +76,8 @@ def run_until_decided(config: Config, suite: SuiteConfig, store: Store, loaded: 
             break
         seeds.append(next_seed(seeds))
     return [decisions[b.spec.label] for b in others if b.spec.label in decisions]
+
+
+def _controls_open(spec: StrategySpec, open_labels: list[str]) -> bool:
+    """An equal-time control runs as long as the strategy it matches is open: its second verdict pairs by seed."""
+    return spec.name == EQUAL_TIME and dict(spec.params).get("matches") in open_labels

@@ -18,6 +18,7 @@ from bench.ranks import distributed
 from bench.ranks.rank_store import rank_store
 from bench.results.identity import hardware_hash
 from bench.results.store import Store
+from bench.suite import controls
 from bench.suite.cell import CellRunner, SuiteContext
 from bench.suite.cells import LoadedSuite, PlannedCell, load_suite, plan
 
@@ -67,6 +68,8 @@ def run_suite(request: SuiteRun) -> list[str]:
         raise BenchError("--worker does not combine with several ranks (--nproc or torchrun)")
     distributed.check_batch(suite.train.batch_size)
     loaded = request.loaded or load_suite(config, suite, request.device)
+    if distributed.active() and any(controls.is_control(b.spec) for b in loaded.strategies):
+        raise BenchError(controls.ONE_PROCESS)
     distributed.share_suite(suite, loaded.device, request.rerun)  # the other ranks run it with rank 0 (no store)
     context = SuiteContext(rank_store(request.store), suite, loaded.task, loaded.device, loaded.hardware,
                            environment.capture(), request.show_progress, config.workers, config.energy)
@@ -120,7 +123,8 @@ def claim_each(context: SuiteContext, cells: list[PlannedCell], run_cell: Callab
     held = []
     for cell in cells:
         states = context.store.cell_states(context.suite.name, context.workers.stale_after)
-        run_id = None if "running" in states.get(cell.cell, ()) else run_cell(cell)
+        busy = "running" in states.get(cell.cell, ()) or not controls.ready(cell.needs, states)  # held, or waits
+        run_id = None if busy else run_cell(cell)
         if run_id is None:
             held.append(cell)
         else:

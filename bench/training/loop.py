@@ -71,7 +71,9 @@ def batch_order(num_pairs: int, batch_size: int, total_steps: int, seed: int) ->
 
 
 def total_steps(num_pairs: int, cfg: TrainConfig) -> int:
-    return max(1, math.ceil(cfg.epochs * (num_pairs // cfg.batch_size)))
+    """The run's steps: `epochs` passes, cut to `max_steps` when set (the warm-up and decay fit the cut schedule)."""
+    steps = max(1, math.ceil(cfg.epochs * (num_pairs // cfg.batch_size)))
+    return min(steps, cfg.max_steps) if cfg.max_steps else steps
 
 
 def precision(cfg: TrainConfig, device: torch.device) -> AbstractContextManager:

@@ -154,7 +154,7 @@ OUT_OF_RANGE: list[tuple[str, Any]] = [
     ("train.warmup_ratio", -0.1), ("train.warmup_ratio", 1.0), ("train.warmup_ratio", NAN),
     ("train.scale", 0.0), ("train.scale", -20.0), ("train.weight_decay", -0.01), ("train.weight_decay", NAN),
     ("train.max_message_length", 0), ("train.max_reply_length", -1), ("train.train_fraction", 0.0),
-    ("train.train_fraction", 1.5), ("train.precision", "fp16"),
+    ("train.train_fraction", 1.5), ("train.precision", "fp16"), ("train.max_steps", -1),
     ("suites.s.train.epochs", -1.0), ("suites.s.train.learning_rate", 0.0), ("suites.s.train.batch_size", 1),
     ("suites.s.train.warmup_ratio", 2.0), ("suites.s.train.curve_points", 0), ("suites.s.train.dev_eval_pairs", -5),
     ("stats.confidence", 0.0), ("stats.confidence", 1.0), ("stats.confidence", 95.0), ("stats.confidence", -0.5),
@@ -172,6 +172,37 @@ OUT_OF_RANGE: list[tuple[str, Any]] = [
     ("plugins", ["no_such_plugin_module"]), ("db", "nonsense"),
     ("energy.watts_per_core", 0.0), ("energy.watts_per_core", NAN),
     ("suites.s.strategies", [{"name": "drop-freeze", "freeze_fraction": 1.5}]),
+]
+
+# Equal-time controls (docs/methodology.md): each a one-line error when the suite is loaded, before any run. The
+# base suite trains 2 steps (16 pairs, batch 8), so a rung of 0.2 rounds below one step.
+CONTROL_CASES: list[tuple[str, list[tuple[str, Any]], str, tuple[str, ...]]] = [
+    ("control-of-zero-shot", [("suites.s.strategies", ["zero-shot", "baseline", "equal-time:matches=zero-shot"])],
+     "does not train", ("run",)),
+    ("control-of-the-baseline", [("suites.s.strategies", ["baseline", "equal-time:matches=baseline"])], "baseline",
+     ("run",)),
+    ("control-of-nothing", [("suites.s.strategies", ["baseline", "equal-time:matches=layer-drop(count=9)"])],
+     "matches no strategy", ("run",)),
+    ("control-neither", [("suites.s.strategies", ["baseline", "equal-time"])], "exactly one", ("run",)),
+    ("control-both", [("suites.s.strategies", ["baseline", {"name": "equal-time", "matches": "zero-shot",
+                                                            "fraction": 0.5}])], "exactly one", ("run",)),
+    ("control-fraction-out-of-range", [("suites.s.strategies", ["baseline", "equal-time:fraction=1.5"])],
+     "fraction", ("run",)),
+    ("control-steps-given", [("suites.s.strategies", ["baseline", "equal-time:fraction=0.5,steps=1"])], "steps",
+     ("run",)),
+    ("control-below-one-step", [("suites.s.strategies", ["baseline", "equal-time:fraction=0.2"])], "one step",
+     ("run",)),
+    ("ladder-below-one-step", [("suites.s.ladder", [0.2])], "one step", ("run",)),
+    ("ladder-above-one", [("suites.s.ladder", [1.5])], "ladder", ("run",)),
+    ("ladder-zero", [("suites.s.ladder", [0.0])], "ladder", ("run",)),
+    ("ladder-twice", [("suites.s.ladder", [0.5, 0.5])], "ladder", ("run",)),
+    ("ladder-not-numbers", [("suites.s.ladder", ["half"])], "ladder", ("run",)),
+    ("controls-not-bool", [("suites.s.controls", "yes")], "controls", ("run",)),
+    ("controls-other-baseline", [("suites.s.controls", True), ("suites.s.baseline", "zero-shot"),
+                                 ("suites.s.strategies", ["zero-shot", "baseline"]), ("suites.s.ladder", [0.5])],
+     "plain `baseline`", ("run",)),
+    ("controls-on-several-ranks", [("suites.s.controls", True)], "one process", ("run", "--nproc", "2")),
+    ("controls-flag-on-several-ranks", [], "one process", ("run", "--controls", "--nproc", "2")),
 ]
 
 # Limits of the regression gate, checked by `check` (the command that reads them).
@@ -200,6 +231,7 @@ def config_cases() -> list[Case]:
               for dotted, value in OUT_OF_RANGE]
     cases += [_config_case(f"check-range-{dotted}={toml_value(value)}", [(dotted, value)], dotted.split(".")[-1],
                            ("check",)) for dotted, value in CHECK_OUT_OF_RANGE]
+    cases += [_config_case(case_id, edits, fragment, command) for case_id, edits, fragment, command in CONTROL_CASES]
     cases += [_config_case(f"empty-list-{key}", [(f"suites.s.{key}", [])], key)
               for key in ("models", "seeds", "strategies", "train_fractions")]
     for name, text in TOML_SYNTAX.items():

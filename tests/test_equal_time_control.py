@@ -1,0 +1,155 @@
+"""The equal-time control, run side: the baseline cut to N steps (warm-up and decay fitted, the same batches), N
+resolved from stored step times, controls after their matched run, workers waiting for them, and resume."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from bench.cli.parser import build_parser
+from bench.cli.run import suite_for_run
+from bench.config import StrategySpec, TrainConfig, config_from_dict
+from bench.errors import BenchError
+from bench.model.encoder import BiEncoder
+from bench.registry import REGISTRY, Composed, StepContext, Strategy
+from bench.results.identity import Cell
+from bench.results.store import Store
+from bench.suite import controls
+from bench.suite.cells import BuiltStrategy, load_suite
+from bench.suite.runner import SuiteRun, claim_each, run_suite
+from bench.tasks.toy import write_task
+from bench.training.loop import batch_order, total_steps, train
+from tests.support.models import TINY, encoded_pairs, tiny_bert
+from tests.support.suites import small_suite
+
+CONTROL = "equal-time(matches=layer-drop(count=1))"
+
+
+def test_the_budget_is_the_baselines_leading_steps_closest_in_time():
+    """Literal step times: the cumulative seconds 1, 2, 3.5, 4 against the matched run's seconds."""
+    steps = [1.0, 1.0, 1.5, 0.5]
+    assert controls.steps_matching(steps, 2.4) == 2
+    assert controls.steps_matching(steps, 2.9) == 3
+    assert controls.steps_matching(steps, 2.75) == 2  # a tie: the fewer steps
+    assert controls.steps_matching(steps, 0.4) == 0  # less than half the first step: no step fits
+    assert controls.steps_matching(steps, 60.0) == 4  # slower than the baseline: all of it
+    assert controls.steps_of_share(0.5, 15) == 8 and controls.steps_of_share(0.25, 30) == 8
+    assert controls.steps_of_share(0.04, 10) == 0
+
+
+@dataclass(frozen=True)
+class Recorder(Strategy):
+    """Notes the learning rate each step trains at and after the last one."""
+
+    rates: list = field(default_factory=list)
+
+    def before_step(self, ctx: StepContext) -> None:
+        self.rates.append(ctx.optimizer.param_groups[0]["lr"])
+
+    def end(self, ctx: StepContext) -> None:
+        self.rates.append(ctx.optimizer.param_groups[0]["lr"])
+
+
+def test_the_control_trains_n_steps_with_its_schedule_fitted_and_the_baselines_first_batches():
+    messages, replies = encoded_pairs(32)
+    cfg = TrainConfig(batch_size=4, epochs=2.0, learning_rate=1e-3, warmup_ratio=0.2, curve_points=1)
+    full = total_steps(32, cfg)
+    control = dataclasses.replace(REGISTRY.build("equal-time", {"fraction": 0.5}), steps=5)
+    recorder = Recorder()
+    result = train(BiEncoder(tiny_bert(layers=2)), messages, replies, cfg, 0, torch.device("cpu"),
+                   strategy=Composed((control, recorder)))
+    assert full == 16 and result.steps == 5 and len(result.step_seconds) == 5
+    rates = recorder.rates
+    assert rates[0] == pytest.approx(1e-3)  # warm-up of int(0.2 * 5) = 1 step
+    assert rates[1:5] == pytest.approx([1e-3 * (5 - s) / 4 for s in range(1, 5)])  # linear decay over 5 steps
+    assert rates[-1] == 0.0  # the end value, reached exactly after the control's last step
+    # the same seed draws the same epochs: the control's 5 batches (and, over an epoch boundary, 10) are the
+    # full baseline's first
+    assert torch.equal(batch_order(32, 4, 5, 0), batch_order(32, 4, full, 0)[:5])
+    assert torch.equal(batch_order(32, 4, 10, 0), batch_order(32, 4, full, 0)[:10])
+    with pytest.raises(BenchError, match="resolved"):
+        REGISTRY.build("equal-time", {"fraction": 0.5}).configure(cfg)  # never the full schedule by mistake
+
+
+def test_a_control_waits_for_its_matched_run_and_the_baseline():
+    matched, base, own = (Cell("t", name, "hw") for name in ("drop", "base", "ctl"))
+    cell = SimpleNamespace(cell=own, needs=(matched, base))
+    states: dict = {matched: {"completed"}, base: {"running"}}
+    context = SimpleNamespace(suite=SimpleNamespace(name="t"), workers=SimpleNamespace(stale_after=None),
+                              store=SimpleNamespace(cell_states=lambda suite, stale: states))
+    ran: list = []
+    assert claim_each(context, [cell], lambda c: ran.append(c) or "run-1", ran.append) == [cell] and not ran
+    states[base] = {"failed", "completed"}
+    assert controls.ready(cell.needs, states)
+    assert claim_each(context, [cell], lambda c: "run-1", ran.append) == [] and ran == ["run-1"]
+
+
+def test_the_budget_resolves_from_the_latest_stored_runs_and_refuses_less_than_a_step():
+    matched, base = Cell("t", "drop", "hw"), Cell("t", "base", "hw")
+    runs = {"drop": [SimpleNamespace(id="d0", train_seconds=9.0), SimpleNamespace(id="d1", train_seconds=2.1)],
+            "base": [SimpleNamespace(id="b1", train_seconds=4.0)]}
+    store = SimpleNamespace(runs=lambda status, config_hash, **_: runs.get(config_hash, []),
+                            step_times=lambda ids: {"b1": [1.0, 1.0, 1.0, 1.0]})
+    built = BuiltStrategy(StrategySpec("equal-time", (("matches", "drop"),)),
+                          REGISTRY.build("equal-time", {"matches": "drop"}))
+    assert controls.resolve(store, built, 0, (matched, base), 4).strategy.steps == 2
+    assert controls.resolve(store, built, 0, (matched, Cell("t", "none", "hw")), 4) is None  # not stored yet
+    runs["drop"].append(SimpleNamespace(id="d2", train_seconds=0.3))
+    with pytest.raises(BenchError, match="less than one"):
+        controls.resolve(store, built, 0, (matched, base), 4)
+
+
+@pytest.fixture(scope="module")
+def controlled(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("controls")
+    document = small_suite(write_task(folder / "task"), strategies=["zero-shot", "baseline", "layer-drop:count=1"],
+                           models=[TINY], train={"dev_eval_pairs": 20}, controls=True, ladder=[0.5])
+    config = config_from_dict(document)
+    store = Store(f"sqlite:///{folder}/results.db")
+    new = run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
+    return config, store, new
+
+
+def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(controlled):
+    config, store, new = controlled
+    runs = store.runs()
+    assert len(new) == len(runs) == 2 * 5  # zero-shot, baseline, layer-drop, its control, the 0.5 rung
+    times = store.step_times([r.id for r in runs])
+    for seed in (0, 1):
+        by_label = {r.label: r for r in runs if r.seed == seed}
+        assert set(by_label) == {"zero-shot", "baseline", "layer-drop(count=1)", CONTROL, "equal-time(fraction=0.5)"}
+        control, drop, base = by_label[CONTROL], by_label["layer-drop(count=1)"], by_label["baseline"]
+        assert control.strategy == "equal-time" and control.params == {"matches": "layer-drop(count=1)"}
+        assert control.steps == controls.steps_matching(times[base.id], drop.train_seconds) >= 1
+        assert len(times[control.id]) == control.steps and control.started_at > drop.ended_at
+        assert control.settings_hash == base.settings_hash  # compared with the baseline like any strategy
+        rung = by_label["equal-time(fraction=0.5)"]
+        assert rung.params == {"fraction": 0.5} and rung.steps == controls.steps_of_share(0.5, base.steps) == 8
+
+
+def test_a_second_run_of_the_suite_runs_nothing_new(controlled):
+    config, store, _ = controlled
+    assert run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False)) == []
+
+
+def test_no_controls_turns_them_off_and_controls_turns_them_on(controlled, tmp_path):
+    config, _, _ = controlled
+    parser = build_parser()
+
+    def labels(*flags: str) -> list[str]:
+        suite = suite_for_run(config, parser.parse_args(["run", "--suite", "t", *flags]))
+        return [b.spec.label for b in load_suite(config, suite, "cpu").strategies]
+
+    assert labels() == ["baseline", "equal-time(fraction=0.5)", "zero-shot", "layer-drop(count=1)", CONTROL]
+    assert labels("--no-controls") == ["baseline", "zero-shot", "layer-drop(count=1)"]
+    off = config_from_dict(small_suite(write_task(tmp_path / "task"), strategies=["baseline", "layer-drop:count=1"]))
+    on = suite_for_run(off, parser.parse_args(["run", "--suite", "t", "--controls"]))
+    assert [b.spec.label for b in load_suite(off, on, "cpu").strategies][-1] == CONTROL
+    with pytest.raises(BenchError, match="one process"):
+        from bench.cli.run import cmd_run
+
+        cmd_run(config, parser.parse_args(["run", "--suite", "t", "--nproc", "2"]))
