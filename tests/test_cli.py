@@ -94,10 +94,13 @@ def test_run_then_report_json(tmp_path, small_task):
     result = bench(*run_args(small_task, db, "--strategy", "layer-freeze:count=1"))
     assert result.returncode == 0, result.stderr
     assert "layer-freeze(count=1)" in result.stdout and "total wall time" in result.stdout
-    rows = json.loads(bench("report", "--db", f"sqlite:///{db}", "--format", "json").stdout)
-    assert [row["strategy"] for row in rows] == ["baseline", "layer-freeze(count=1)"]
-    assert rows[1]["trainable_params"] < rows[0]["trainable_params"]
-    assert run_count(db) == 2
+    rows = {row["strategy"]: row for row in json.loads(bench("report", "--db", f"sqlite:///{db}", "--format",
+                                                             "json").stdout)}
+    control = "equal-time(matches=layer-freeze(count=1))"  # the default suite runs its equal-time controls
+    assert sorted(rows) == ["baseline", control, "layer-freeze(count=1)"]
+    assert rows["layer-freeze(count=1)"]["trainable_params"] < rows["baseline"]["trainable_params"]
+    assert rows["layer-freeze(count=1)"]["equal_time_verdict"] is not None
+    assert run_count(db) == 3
 
 
 @pytest.mark.slow

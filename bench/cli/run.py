@@ -46,7 +46,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         from bench.ranks import launch  # ranks, or join them (rank 0 goes on below)
         from bench.suite import controls
 
-        if controls.uses_controls(suite_for_run(config, args)):  # timed against stored runs: one process only
+        if not args.worker and controls.uses_controls(suite_for_run(config, args)):  # timed against stored runs
             raise BenchError(controls.ONE_PROCESS)
 
         return launch.run(config, args, cmd_run, rank_entry, follow_suite)
