@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny random BERT, a toy task folder, one PostgreSQL server for the whole session.
+"""Shared fixtures: a tiny random BERT, a toy task folder, one PostgreSQL server for the whole session, the
+dashboard app under streamlit's AppTest.
 
 Helpers a test calls with arguments live in tests/support/ (models, suites, the `bench` subprocess, stored runs);
 no test module imports another."""
@@ -15,7 +16,9 @@ from transformers import BertModel
 from bench.registry import load_plugins
 from bench.tasks.toy import write_task
 from tests.support import pgserver
+from tests.support.cli import ROOT
 from tests.support.models import tiny_bert
+from tests.support.stored import STATS
 
 load_plugins()
 
@@ -60,3 +63,22 @@ def pg_server() -> pgserver.Server:
 def pg_url(pg_server: pgserver.Server) -> str:
     """A fresh, empty database of the session's server."""
     return pg_server.new_database()
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    """An AppTest factory reading a given DB, with a small bootstrap (bench.toml's [stats] via BENCH_CONFIG)."""
+    from streamlit.testing.v1 import AppTest
+
+    config = tmp_path / "bench.toml"
+    config.write_text(f"[stats]\nbootstrap_samples = {STATS.bootstrap_samples}\n")
+    monkeypatch.setenv("BENCH_CONFIG", str(config))
+
+    def start(url: str) -> AppTest:
+        monkeypatch.setenv("BENCH_DB", url)
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+        at.run()
+        assert not at.exception, at.exception[0].value if at.exception else ""
+        return at
+
+    return start

@@ -17,29 +17,10 @@ from dashboard import data, views
 from tests.support.cli import ROOT
 from tests.support.stored import MODEL, STATS, add_run, make_db
 
-APP = str(ROOT / "dashboard" / "app.py")
-
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> str:
     return make_db(tmp_path_factory.mktemp("dash") / "results.db")
-
-
-@pytest.fixture
-def app(monkeypatch, tmp_path):
-    """An AppTest factory reading a given DB, with a small bootstrap (bench.toml's [stats] via BENCH_CONFIG)."""
-    config = tmp_path / "bench.toml"
-    config.write_text(f"[stats]\nbootstrap_samples = {STATS.bootstrap_samples}\n")
-    monkeypatch.setenv("BENCH_CONFIG", str(config))
-
-    def start(url: str) -> AppTest:
-        monkeypatch.setenv("BENCH_DB", url)
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.run()
-        assert not at.exception, at.exception[0].value if at.exception else ""
-        return at
-
-    return start
 
 
 def frame_with(at: AppTest, column: str, without: str = "settings_hash"):

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from bench.analysis import leaderboard
 from bench.analysis.rows import Interval, MetricResult, Row
 from bench.metrics import METRICS
 from bench.results.store import Store
 from dashboard import frontier
-from tests.support.cli import ROOT
 from tests.support.stored import MODEL, STATS, add_run, make_db
-
-APP = str(ROOT / "dashboard" / "app.py")
 
 
 def row(label: str, name: str, params: dict, share: float, relevance: float, *, half: float = 0.02,
@@ -116,22 +112,6 @@ def test_each_cell_has_its_own_line_and_the_chart_is_valid_vega_lite():
     values = next(iter(one["datasets"].values()))
     assert {v["strategy"] for v in values if v["on_line"]} == {"zero-shot", "baseline", "equal-time(fraction=0.5)",
                                                                "equal-time(matches=layer-drop(count=3))"}
-
-
-@pytest.fixture
-def app(monkeypatch, tmp_path):
-    config = tmp_path / "bench.toml"
-    config.write_text(f"[stats]\nbootstrap_samples = {STATS.bootstrap_samples}\n")
-    monkeypatch.setenv("BENCH_CONFIG", str(config))
-
-    def start(url: str) -> AppTest:
-        monkeypatch.setenv("BENCH_DB", url)
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.run()
-        assert not at.exception, at.exception[0].value if at.exception else ""
-        return at
-
-    return start
 
 
 def test_the_page_shows_the_frontier_only_where_equal_time_runs_exist(app, tmp_path):
