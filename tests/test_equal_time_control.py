@@ -1,5 +1,6 @@
 """The equal-time control, run side: the baseline cut to N steps (warm-up and decay fitted, the same batches), N
-resolved from stored step times, controls after their matched run, workers waiting for them, and resume."""
+resolved from the matched run's priced work (or stored step times), controls after their matched run, workers
+waiting for them, and resume."""
 
 from __future__ import annotations
 
@@ -39,6 +40,16 @@ def test_the_budget_is_the_baselines_leading_steps_closest_in_time():
     assert controls.steps_matching(steps, 60.0) == 4  # slower than the baseline: all of it
     assert controls.steps_of_share(0.5, 15) == 8 and controls.steps_of_share(0.25, 30) == 8
     assert controls.steps_of_share(0.04, 10) == 0
+
+
+def test_the_priced_budget_reads_the_matched_runs_own_work():
+    """The ledger prices the matched run's steps and each of its batches as the baseline would run it: the
+    budget is the baseline's leading steps closest to the run's priced cost, whatever the host's speed was."""
+    work = {"real_priced_seconds": 2.9, "baseline_real_priced_steps": [1.0, 1.0, 1.5, 0.5]}
+    assert controls.steps_priced(work) == 3
+    assert controls.steps_priced({**work, "real_priced_seconds": 2.4}) == 2
+    assert controls.steps_priced({"real_priced_seconds": None, "baseline_real_priced_steps": None}) is None
+    assert controls.steps_priced({}) is None and controls.steps_priced(None) is None
 
 
 @dataclass(frozen=True)
@@ -90,17 +101,22 @@ def test_a_control_waits_for_its_matched_run_and_the_baseline():
 
 def test_the_budget_resolves_from_the_latest_stored_runs_and_refuses_less_than_a_step():
     matched, base = Cell("t", "drop", "hw"), Cell("t", "base", "hw")
-    runs = {"drop": [SimpleNamespace(id="d0", train_seconds=9.0), SimpleNamespace(id="d1", train_seconds=2.1)],
-            "base": [SimpleNamespace(id="b1", train_seconds=4.0)]}
+    runs = {"drop": [SimpleNamespace(id="d0", train_seconds=9.0, work=None),
+                     SimpleNamespace(id="d1", train_seconds=2.1, work=None)],
+            "base": [SimpleNamespace(id="b1", train_seconds=4.0, work=None)]}
     store = SimpleNamespace(runs=lambda status, config_hash, **_: runs.get(config_hash, []),
                             step_times=lambda ids: {"b1": [1.0, 1.0, 1.0, 1.0]})
     built = BuiltStrategy(StrategySpec("equal-time", (("matches", "drop"),)),
                           REGISTRY.build("equal-time", {"matches": "drop"}))
     assert controls.resolve(store, built, 0, (matched, base), 4).strategy.steps == 2
     assert controls.resolve(store, built, 0, (matched, Cell("t", "none", "hw")), 4) is None  # not stored yet
-    runs["drop"].append(SimpleNamespace(id="d2", train_seconds=0.3))
+    runs["drop"].append(SimpleNamespace(id="d2", train_seconds=0.3, work=None))
     with pytest.raises(BenchError, match="less than one"):
         controls.resolve(store, built, 0, (matched, base), 4)
+    # with prices, the matched run's priced work decides, not its measured seconds (0.3 s above)
+    priced = {"real_priced_seconds": 2.6, "baseline_real_priced_steps": [0.9, 0.9, 0.9, 0.9]}
+    runs["drop"].append(SimpleNamespace(id="d3", train_seconds=0.3, work=priced))
+    assert controls.resolve(store, built, 0, (matched, base), 4).strategy.steps == 3
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +140,9 @@ def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(control
         assert set(by_label) == {"zero-shot", "baseline", "layer-drop(count=1)", CONTROL, "equal-time(fraction=0.5)"}
         control, drop, base = by_label[CONTROL], by_label["layer-drop(count=1)"], by_label["baseline"]
         assert control.strategy == "equal-time" and control.params == {"matches": "layer-drop(count=1)"}
-        assert control.steps == controls.steps_matching(times[base.id], drop.train_seconds) >= 1
+        assert control.steps == controls.steps_priced(drop.work) >= 1
+        priced = drop.work["baseline_real_priced_steps"]
+        assert len(priced) == drop.steps == base.steps and drop.work["real_priced_seconds"] < sum(priced)
         assert len(times[control.id]) == control.steps and control.started_at > drop.ended_at
         assert control.settings_hash == base.settings_hash  # compared with the baseline like any strategy
         rung = by_label["equal-time(fraction=0.5)"]

@@ -72,6 +72,13 @@ def test_dropped_and_skipped_layers_cost_nothing():
     full = sum(p.numel() for p in BiEncoder(tiny_bert()).parameters())
     expected = (NOMINAL * (4 + 4 * 10) + 50 + 0.5 * full) / (NOMINAL * (4 + 2 * 10) + 50 + 0.5 * trainable)
     assert dropped.work["priced_ideal_speedup"] == pytest.approx(expected, rel=1e-12)
+    # at real token counts (what an equal-time control's budget reads): the steps' real tokens, not the nominal
+    steps, tokens = dropped.work["steps"], dropped.work["tokens"]
+    per_step = dropped.work["baseline_real_priced_steps"]
+    assert len(per_step) == steps and len(set(per_step)) > 1  # the batches' real lengths differ
+    assert sum(per_step) == pytest.approx(tokens * (4 + 4 * 10) + steps * (50 + 0.5 * full), rel=1e-12)
+    assert dropped.work["real_priced_seconds"] == pytest.approx(tokens * (4 + 2 * 10) + steps * (50 + 0.5 * trainable),
+                                                                rel=1e-12)
     _, skipping = priced("stochastic-depth", {"p": 0.5})
     assert skipping.work["skipped_layers"] > 0 and skipping.work["priced_ideal_speedup"] > 1.0
 

@@ -20,7 +20,7 @@ from bench.config import EQUAL_TIME, StatsConfig
 from bench.metrics import BY_NAME
 
 __all__ = ["BETTER", "DECIDED", "EQUAL_TIME", "NO_BETTER", "UNDECIDED", "WORSE", "compare", "is_equal_time",
-           "matches", "paired", "verdict"]
+           "matches", "paired", "time_ratio", "verdict"]
 BETTER, NO_BETTER, WORSE, UNDECIDED = "better than training less", "no better", "worse", "undecided"
 DECIDED = (BETTER, NO_BETTER, WORSE)
 
@@ -56,6 +56,15 @@ def verdict(lo: float | None, hi: float | None, margin: float) -> str:
     return UNDECIDED
 
 
+def time_ratio(control: list[float | None], strategy: list[float | None]) -> float | None:
+    """The control's training seconds over the strategy's, median over the paired seeds: how well the budgets
+    matched (None where a seed lacks a time or a strategy trained for no time)."""
+    pairs = [(c, s) for c, s in zip(control, strategy, strict=True) if c is not None and s]
+    if not pairs or len(pairs) < len(control):
+        return None
+    return float(np.median([c / s for c, s in pairs]))
+
+
 def paired(strategy: np.ndarray, strategy_seeds: list[int], control: np.ndarray,
            control_seeds: list[int]) -> tuple[np.ndarray, list[int]]:
     """(strategy - control) per [seed, query] over the seeds both have, sorted; an empty matrix if none."""
@@ -86,6 +95,8 @@ def compare(cfg: StatsConfig, pending: list[tuple[Row, dict[str, np.ndarray], di
         row.equal_time_low, row.equal_time_high = metric.gain_bounds(lo, hi)
         row.equal_time_verdict = verdict(row.equal_time_low, row.equal_time_high, cfg.margin)
         times = [seconds.get(control.strategy, {}).get(seed) for seed in shared]
+        own = [seconds.get(row.strategy, {}).get(seed) for seed in shared]
         row.equal_time_seconds = float(np.mean(times)) if all(t is not None for t in times) else None
+        row.equal_time_ratio = time_ratio(times, own)
         parts = stats.components(delta)  # variances: the metric's direction does not matter
         row.equal_time_noise = [parts.seed, parts.query, parts.residual, parts.queries]

@@ -138,13 +138,16 @@ class Analysed:
     flop_ideal_speedup: float | None = None
     # Better than training less? The headline difference from the row's equal-time control (the baseline cut to the
     # same training time, same seeds; bench.analysis.equal_time), higher is better, its interval, the second verdict
-    # and the control's mean training seconds; None where no control ran. `equal_time_noise`: that difference's
+    # and the control's mean training seconds; None where no control ran. `equal_time_ratio`: the control's training
+    # seconds over the strategy's, median over the paired seeds (the budgets match within 5% when 0.95-1.05).
+    # `equal_time_noise`: that difference's
     # variance parts [seed, query, residual, queries], which `bench plan` forecasts from.
     equal_time_delta: float | None = None
     equal_time_low: float | None = None
     equal_time_high: float | None = None
     equal_time_verdict: str | None = None
     equal_time_seconds: float | None = None
+    equal_time_ratio: float | None = None
     equal_time_noise: list[float] | None = None
     # What to use in this row's cell (bench.analysis.recommend), the same on every row of the cell.
     recommendation: Recommendation | None = None
@@ -211,7 +214,7 @@ APPENDED = ("robust_time_reduction", "robust_time_reduction_ci", "limit", "seeds
             "noise_seed", "noise_query", "noise_residual", "noise_queries", "energy_joules", "energy_source",
             "energy_reduction", "energy_reduction_ci", "energy_to_target_joules", "flop_ideal_speedup",
             "equal_time_delta", "equal_time_low", "equal_time_high", "equal_time_verdict", "equal_time_seconds",
-            "equal_time_noise", "recommendation")
+            "equal_time_noise", "recommendation", "equal_time_ratio")
 
 
 def _row_type() -> type:

@@ -56,6 +56,8 @@ class WorkLedger:
         """Prices per precision ("fp32", "bf16"); the baseline is priced at `base_precision`, the suite's."""
         self.seconds: float | None = 0.0 if prices else None  # priced seconds of the steps; None: not priced
         self.baseline_seconds = 0.0
+        self.real_seconds = 0.0  # the steps priced at their real token counts (what a clock sees)
+        self.baseline_real_steps: list[float] = []  # each step as the baseline would price it, at real tokens
         self.counts: Counter[str] = Counter({key: 0 for key in COUNTS})
         self.steps = 0
         self.flops = self.baseline_flops = self.real_flops = 0.0
@@ -107,7 +109,7 @@ class WorkLedger:
         self.baseline_flops += ADAMW_FLOPS_PER_PARAM * float(full_params)
         self.flops += update + token_flops * scale
         self.real_flops += update + token_flops  # at real token counts: for achieved FLOP/s
-        self._price(prices, token_seconds * scale, params, step_tokens, full_params, any(e[4] for e in pools))
+        self._price(prices, token_seconds, scale, params, (step_tokens, tokens), full_params, any(e[4] for e in pools))
         self.steps += 1
         counts = self.counts
         counts["tokens"] += tokens
@@ -145,16 +147,21 @@ class WorkLedger:
         seconds = prices.layer(grad, grad and input_grad, share, any_trainable) if prices else 0.0
         return costs.forward + backward, seconds
 
-    def _price(self, prices: StepPrices | None, token_seconds: float, params: int, step_tokens: int,
-               full_params: int, trains: bool) -> None:
-        """Add this step's priced seconds, and the baseline's (full fine-tuning at the suite's precision)."""
+    def _price(self, prices: StepPrices | None, token_seconds: float, scale: float, params: int,
+               step_tokens: tuple[int, int], full_params: int, trains: bool) -> None:
+        """Add this step's priced seconds and the baseline's (full fine-tuning at the suite's precision), at the
+        nominal step's tokens (`step_tokens[0]`), and again at the step's real tokens (`step_tokens[1]`)."""
         base = self.prices.get(self.base_precision)
         if self.seconds is None or prices is None or base is None:
             self.seconds = None  # a step at a precision without prices: the run has no priced ideal
             return
-        self.seconds += token_seconds + prices.optimizer_param * params + (prices.head if trains else 0.0)
-        self.baseline_seconds += (step_tokens * (base.embeddings_trainable + self.shape.layers * base.layer_trainable)
-                                  + base.optimizer_param * full_params + base.head)
+        fixed = prices.optimizer_param * params + (prices.head if trains else 0.0)
+        self.seconds += token_seconds * scale + fixed
+        self.real_seconds += token_seconds + fixed
+        per_token = base.embeddings_trainable + self.shape.layers * base.layer_trainable
+        base_fixed = base.optimizer_param * full_params + base.head
+        self.baseline_seconds += step_tokens[0] * per_token + base_fixed
+        self.baseline_real_steps.append(step_tokens[1] * per_token + base_fixed)
 
     @property
     def ideal_speedup(self) -> float | None:
@@ -174,4 +181,6 @@ class WorkLedger:
                 "real_flops": self.real_flops, "priced_seconds": self.seconds,
                 "baseline_priced_seconds": self.baseline_seconds if self.seconds is not None else None,
                 "priced_ideal_speedup": self.priced_ideal_speedup,
+                "real_priced_seconds": self.real_seconds if self.seconds is not None else None,
+                "baseline_real_priced_steps": self.baseline_real_steps if self.seconds is not None else None,
                 "seq_len": self.seq_len, "nominal_tokens": self.nominal_tokens, **self.extras}

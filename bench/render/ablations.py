@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from bench.analysis.leaderboard import Leaderboard
 from bench.analysis.rows import Row
+from bench.render import training_less
 from bench.render.grid import markdown_table, text_table
 
 _CELL = ("suite", "task", "model", "train_fraction", "device", "devices")  # a leaderboard cell, as a row names it
@@ -28,7 +29,8 @@ def _reduction(row: Row) -> str:
 
 
 def _cell(row: Row) -> str:
-    return f"{_delta(row)} {row.verdict}; {_reduction(row)} faster"
+    against_less = "" if row.equal_time_verdict is None else f"; vs training less {training_less.cell(row)}"
+    return f"{_delta(row)} {row.verdict}; {_reduction(row)} faster{against_less}"
 
 
 def _axis_tables(board: Leaderboard, axis: str, label, fmt: str) -> list[str]:
@@ -47,8 +49,10 @@ def _axis_tables(board: Leaderboard, axis: str, label, fmt: str) -> list[str]:
         strategies = list(dict.fromkeys(r.strategy for r in rows if r.verdict != "baseline"))
         headers = ["strategy", *(label(sample[v]) for v in values)]
         body = [[s, *(_cell(by[(s, v)]) if (s, v) in by else "-" for v in values)] for s in strategies]
+        less = "; vs training less: delta against the equal-time control [95% CI] and verdict" \
+            if any(r.equal_time_verdict is not None for r in rows) else ""
         out += [f"{' | '.join(map(str, key[:2]))}: headline {rows[0].headline_metric} delta [95% CI] and verdict; "
-                "time reduction [95% CI]", table(headers, body), ""]
+                f"time reduction [95% CI]{less}", table(headers, body), ""]
     return out
 
 

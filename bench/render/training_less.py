@@ -23,11 +23,20 @@ def cell(row: Row) -> str:
 
 
 def time_lines(board: Leaderboard) -> list[str]:
-    """Both training times: the strategy's and its equal-time control's (the same budget, as measured)."""
+    """Both training times, the strategy's and its equal-time control's, and how closely they match (the control's
+    over the strategy's, median over seeds; the methodology asks for 0.95-1.05)."""
     return [f"{COLUMN}: {row.strategy} trained {row.train_seconds:.1f} s, its equal-time control "
-            f"{row.equal_time_seconds:.1f} s; the difference is {row.headline_metric} (strategy - control)"
+            f"{row.equal_time_seconds:.1f} s{_match(row.equal_time_ratio)}; the difference is {row.headline_metric} "
+            "(strategy - control)"
             for row in board.rows if row.equal_time_verdict is not None and row.train_seconds is not None
             and row.equal_time_seconds is not None]
+
+
+def _match(ratio: float | None) -> str:
+    if ratio is None:
+        return ""
+    within = "within 5%" if abs(ratio - 1) <= 0.05 else "NOT within 5%: the budgets differ"
+    return f" (control/strategy {ratio:.2f}, median over seeds: {within})"
 
 
 def recommendation_lines(board: Leaderboard) -> list[str]:

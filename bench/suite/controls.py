@@ -43,6 +43,17 @@ def steps_matching(step_seconds: Sequence[float], seconds: float) -> int:
     return int(np.argmin(np.abs(cumulative - seconds)))
 
 
+def steps_priced(work: dict | None) -> int | None:
+    """How many of the baseline's leading steps cost closest to the matched run, both priced at this machine's
+    step prices on the run's real batches (the work ledger's `baseline_real_priced_steps` against its
+    `real_priced_seconds`); None for a run without prices. Prices are measured once per machine and setup, so
+    this budget does not move with the host's speed while the baseline or the strategy ran."""
+    seconds, steps = (work or {}).get("real_priced_seconds"), (work or {}).get("baseline_real_priced_steps")
+    if seconds is None or not steps:
+        return None
+    return steps_matching(steps, seconds)
+
+
 def steps_of_share(fraction: float, baseline_steps: int) -> int:
     """A ladder rung's steps: `fraction` of the baseline's, rounded half up."""
     return math.floor(fraction * baseline_steps + 0.5)
@@ -154,11 +165,13 @@ def resolve(store: Store, built: Built, seed: int, needs: tuple[Cell, ...], base
         matched, baseline = (latest(store, needed) for needed in needs)
         if matched is None or baseline is None:
             return None
-        times = store.step_times([baseline.id]).get(baseline.id)
-        if times is None or not len(times):
-            raise BenchError(f"{built.spec.label}, seed {seed}: the baseline run {baseline.id} has no per-step "
-                             "seconds (stored by an older bench); run the suite with --rerun")
-        steps = steps_matching(times, matched.train_seconds)
+        steps = steps_priced(matched.work)
+        if steps is None:  # no step prices (an older run): the baseline's own measured step times
+            times = store.step_times([baseline.id]).get(baseline.id)
+            if times is None or not len(times):
+                raise BenchError(f"{built.spec.label}, seed {seed}: the baseline run {baseline.id} has no per-step "
+                                 "seconds (stored by an older bench); run the suite with --rerun")
+            steps = steps_matching(times, matched.train_seconds)
     if steps < 1:
         raise BenchError(f"{built.spec.label}, seed {seed}: its budget is less than one of the baseline's steps; "
                          "train longer, or drop the control (--no-controls)")
