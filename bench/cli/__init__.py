@@ -1,4 +1,4 @@
-"""Command line: `python -m bench run | plan | list | report | data | dashboard | check | export | db`.
+"""Command line: `python -m bench run | plan | list | report | recommend | data | dashboard | check | export | db`.
 
 One module per group of commands, each command one function `cmd_<name>(config, args) -> exit code`."""
 
@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from bench.cli.parser import build_parser
 from bench.cli.plan import cmd_plan
-from bench.cli.results import cmd_check, cmd_db, cmd_export, cmd_report
+from bench.cli.results import cmd_check, cmd_db, cmd_export, cmd_recommend, cmd_report
 from bench.cli.run import cmd_run, suite_for_run
 from bench.cli.tools import cmd_dashboard, cmd_data, cmd_list
 from bench.config import load_config
 
 __all__ = ["COMMANDS", "build_parser", "cmd_run", "main", "suite_for_run"]
 
-COMMANDS = {"db": cmd_db, "run": cmd_run, "plan": cmd_plan, "list": cmd_list, "report": cmd_report, "data": cmd_data,
+COMMANDS = {"db": cmd_db, "run": cmd_run, "plan": cmd_plan, "list": cmd_list, "report": cmd_report,
+            "recommend": cmd_recommend, "data": cmd_data,
             "dashboard": cmd_dashboard, "check": cmd_check, "export": cmd_export}
 
 

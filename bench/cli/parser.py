@@ -142,6 +142,11 @@ def build_parser() -> Parser:
     report.add_argument("--baseline", default=None, help="strategy to compare against (default: baseline)")
     report.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
 
+    recommend = commands.add_parser("recommend", parents=[config, db, suite],
+                                    help="what to use, from the stored results, and how in your own trainer")
+    recommend.add_argument("--task")
+    recommend.add_argument("--model")
+
     data = commands.add_parser("data", help="build task data files")
     data_commands = data.add_subparsers(dest="dataset", required=True, parser_class=Parser)
     sgd = data_commands.add_parser("sgd", help="convert original SGD dialogues into reply pairs")

@@ -1,4 +1,4 @@
-"""The commands that read and move stored results: `report`, `check`, `export` and `db`."""
+"""The commands that read and move stored results: `report`, `recommend`, `check`, `export` and `db`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,25 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     board = leaderboard.build(store, config.stats, baseline, config.workers.stale_after, suite=args.suite,
                               task=args.task, model=args.model)
     print(report.render(board, args.format))
+    return 0
+
+
+def cmd_recommend(config: Config, args: argparse.Namespace) -> int:
+    """Per cell of the stored results: the recommended strategy (bench.analysis.recommend's rule), its evidence,
+    and the lines that use it in sentence-transformers' trainer or Hugging Face's Trainer."""
+    from bench.analysis import leaderboard
+    from bench.render import recommendation
+    from bench.results.store import Store
+
+    db = args.db or config.db
+    baseline = config.suite(args.suite).baseline if args.suite else "baseline"
+    board = leaderboard.build(Store(db, read_only=True), config.stats, baseline, config.workers.stale_after,
+                              suite=args.suite, task=args.task, model=args.model)
+    if not board.rows:
+        where = f" of suite {args.suite!r}" if args.suite else ""
+        raise BenchError(f"nothing to recommend: {db} holds no completed runs{where} paired with a baseline run; "
+                         "run `python -m bench run` first")
+    print(recommendation.render(board))
     return 0
 
 
