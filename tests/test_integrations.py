@@ -143,7 +143,7 @@ class Probe(TrainerCallback):
     """After the strategy's hooks: the frozen prefix each step trains with, which layers ran, what had gradients."""
 
     def __init__(self, strategy: StrategyCallback, model):
-        self.strategy, self.frozen, self.skipped, self.ran, self.grads = strategy, [], [], [], []
+        self.strategy, self.frozen, self.skipped, self.ran, self.grads, self.after = strategy, [], [], [], [], []
         self.layers = list(find_encoders(model)[0].encoder.layer)
         for index, layer in enumerate(self.layers):
             layer.register_forward_hook(lambda *_, i=index: self.ran[-1].add(i))
@@ -156,9 +156,12 @@ class Probe(TrainerCallback):
     def on_pre_optimizer_step(self, args, state, control, **kwargs):
         self.grads.append([any(p.grad is not None for p in layer.parameters()) for layer in self.layers])
 
+    def on_step_end(self, args, state, control, **kwargs):
+        self.after.append(self.strategy.target.frozen_prefix)
+
 
 def bench_frozen_steps(spec: str) -> list[int]:
-    """The frozen prefix at each step of bench's own loop, same strategy and step count."""
+    """The frozen prefix after each step of bench's own loop, same strategy and step count."""
     strategy = load_plugins().build(*_parsed(spec))
     model, seen = BiEncoder(tiny_bert(4)), []
     messages, replies = encoded_pairs(4 * STEPS)
@@ -184,12 +187,24 @@ def test_progressive_freeze_freezes_at_bench_steps_and_frozen_parameters_leave_t
     run = trainer(model, [callback, probe], tmp_path)
     run.train()
     # the frozen prefix each step trained with, in the trainer and in bench's own loop
-    assert probe.frozen == bench_frozen_steps("progressive-freeze:count=3,t0=0.25")
+    assert probe.frozen == probe.after == bench_frozen_steps("progressive-freeze:count=3,t0=0.25")
     assert probe.frozen[0] == 0 and probe.frozen[-1] == callback.target.frozen_prefix == 3
     in_optimizer = {id(p) for group in run.optimizer.param_groups for p in group["params"]}
     frozen = [p for layer in model.bert.encoder.layer[:3] for p in layer.parameters()]
     assert not any(id(p) in in_optimizer or p in run.optimizer.state for p in frozen)
     for step, grads in enumerate(probe.grads):  # a frozen layer gets no gradient: no backward work for it
+        assert grads[:probe.frozen[step]] == [False] * probe.frozen[step]
+
+
+def test_auto_freeze_in_the_trainer_freezes_at_the_steps_bench_does(tmp_path):
+    spec = "auto-freeze:interval=2,threshold=100"  # every layer's norm "converged": it freezes at its second look
+    model = classifier()
+    callback = StrategyCallback(spec)
+    probe = Probe(callback, model)
+    trainer(model, [callback, probe], tmp_path).train()
+    assert probe.after == bench_frozen_steps(spec)  # it freezes after the step that decides, in both
+    assert probe.after[0] == 0 and max(probe.after) == 3  # all but the top layer (max_frozen = 0)
+    for step, grads in enumerate(probe.grads):
         assert grads[:probe.frozen[step]] == [False] * probe.frozen[step]
 
 
