@@ -342,3 +342,19 @@ def test_bench_recommend_on_a_database_without_results_is_one_error(tmp_path):
     Store(f"sqlite:///{tmp_path}/empty.db")
     with pytest.raises(BenchError, match="nothing to recommend: .* holds no completed runs"):
         main(["recommend", "--db", f"sqlite:///{tmp_path}/empty.db"])
+
+
+def test_apply_works_on_mpnet_too():
+    from transformers import MPNetConfig, MPNetModel
+
+    torch.manual_seed(0)
+    model = MPNetModel(MPNetConfig(vocab_size=100, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                                   intermediate_size=64))
+    bench.apply(model, "drop-freeze:drop=1,freeze=2")
+    assert len(model.encoder.layer) == model.config.num_hidden_layers == 3
+    frozen = [model.embeddings, model.encoder.relative_attention_bias, *model.encoder.layer[:2]]
+    assert all(not p.requires_grad for m in frozen for p in m.parameters())
+    model.train()
+    model(input_ids=torch.randint(5, 100, (2, 6))).last_hidden_state.sum().backward()
+    assert all(p.grad is None for m in frozen for p in m.parameters())
+    assert all(p.grad is not None for p in model.encoder.layer[2].parameters())
