@@ -53,12 +53,18 @@ def recommend(rows: list[Row], margin: float) -> Recommendation:
     return Recommendation("none", None, None, why + alternative)
 
 
+def cells(rows: list[Row]) -> dict[tuple, list[Row]]:
+    """Rows by cell (suite, task, model, data fraction, device, devices), in order: one recommendation each."""
+    grouped: dict[tuple, list[Row]] = {}
+    for row in rows:
+        grouped.setdefault((row.suite, row.task, row.model, row.train_fraction, row.device, row.devices),
+                           []).append(row)
+    return grouped
+
+
 def attach(rows: list[Row], margin: float) -> None:
     """Set each cell's recommendation on every row of the cell (rows come grouped by cell)."""
-    cells: dict[tuple, list[Row]] = {}
-    for row in rows:
-        cells.setdefault((row.suite, row.task, row.model, row.train_fraction, row.device, row.devices), []).append(row)
-    for group in cells.values():
+    for group in cells(rows).values():
         answer = recommend(group, margin)
         for row in group:
             row.recommendation = answer

@@ -38,17 +38,20 @@ class StrategyCallback(TrainerCallback):
         self.target: ModelTarget | None = None
         self.context: StepContext | None = None
 
+    def _still_to_apply(self, encoders) -> bool:
+        """Whether the strategy changes the model and `bench.apply` has not already done it."""
+        return changes_the_model(self.strategy) and not all(self.spec.label in applied(e).specs for e in encoders)
+
     def _prepare(self, model) -> None:
         encoders = find_encoders(model)
         self.target = ModelTarget(encoders)
-        if changes_the_model(self.strategy) and not all(self.spec.label in applied(e).specs for e in encoders):
+        if self._still_to_apply(encoders):
             prepare(encoders, self.spec, self.strategy)
 
     def on_init_end(self, args, state, control, model=None, optimizer=None, **kwargs):
         if model is None:
             return
-        if optimizer is not None and changes_the_model(self.strategy) and not all(
-                self.spec.label in applied(e).specs for e in find_encoders(model)):
+        if optimizer is not None and self._still_to_apply(find_encoders(model)):
             raise BenchError(f"{self.spec.label} changes the model, but the trainer was given an optimizer built "
                              f"before it: call bench.apply(model, {self.spec.label!r}) before building the optimizer")
         self._prepare(model)
@@ -56,7 +59,7 @@ class StrategyCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
         if self.target is None:  # added after the trainer was built: its optimizer already holds every parameter
             encoders = find_encoders(model)
-            if changes_the_model(self.strategy) and not all(self.spec.label in applied(e).specs for e in encoders):
+            if self._still_to_apply(encoders):
                 raise BenchError(f"{self.spec.label} changes the model before training, but the trainer was built "
                                  "without it: pass StrategyCallback in Trainer(callbacks=[...]), or call "
                                  f"bench.apply(model, {self.spec.label!r}) before building the trainer")

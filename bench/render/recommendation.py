@@ -4,6 +4,7 @@ own training (sentence-transformers' trainer and Hugging Face's `Trainer`, throu
 from __future__ import annotations
 
 from bench.analysis.leaderboard import Leaderboard
+from bench.analysis.recommend import cells
 from bench.analysis.rows import Row
 from bench.render import training_less
 
@@ -68,10 +69,7 @@ def shorter_schedule(share: float) -> list[str]:
 def render(board: Leaderboard) -> str:
     """Each cell's recommendation, its evidence line and its snippets."""
     out: list[str] = []
-    cells: dict[tuple, list[Row]] = {}
-    for row in board.rows:
-        cells.setdefault((row.suite, row.task, row.model, row.train_fraction, row.device, row.devices), []).append(row)
-    for (suite, task, model, fraction, device, _), rows in cells.items():
+    for (suite, task, model, fraction, device, _), rows in cells(board.rows).items():
         answer = rows[0].recommendation
         if answer is None:
             continue
