@@ -1,5 +1,6 @@
 """The equal-time control, run side: the baseline cut to N steps (warm-up and decay fitted, the same batches), N
-resolved from the matched run's priced work (or stored step times), controls after their matched run, workers
+resolved from the matched run's measured time at the pace the host runs now (or its priced work, or stored step
+times), controls after their matched run, workers
 waiting for them, and resume."""
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from bench.model.encoder import BiEncoder
 from bench.registry import REGISTRY, Composed, StepContext, Strategy
 from bench.results.identity import Cell
 from bench.results.store import Store
+from bench.suite import cell as cell_module
 from bench.suite import controls
 from bench.suite.cells import BuiltStrategy, load_suite
 from bench.suite.runner import SuiteRun, claim_each, run_suite
 from bench.tasks.toy import write_task
+from bench.training import pace
 from bench.training.loop import batch_order, total_steps, train
 from tests.support.models import TINY, encoded_pairs, tiny_bert
 from tests.support.suites import small_suite
@@ -50,6 +53,35 @@ def test_the_priced_budget_reads_the_matched_runs_own_work():
     assert controls.steps_priced({**work, "real_priced_seconds": 2.4}) == 2
     assert controls.steps_priced({"real_priced_seconds": None, "baseline_real_priced_steps": None}) is None
     assert controls.steps_priced({}) is None and controls.steps_priced(None) is None
+
+
+def test_the_paced_budget_matches_the_measured_time_at_the_pace_timed_now():
+    """The baseline's batches are priced 1, 1, 1.5, 0.5 s; its first steps, timed now, ran at twice their price
+    (the median of 9/1, 2/1 and 3/1.5: the slow first step does not move it), so its steps take 2, 2, 3, 1 s
+    (cumulative 2, 4, 7, 8) and a matched run measured at 5.8 s gets 3 steps, one of 4.6 s gets 2."""
+    work = {"real_priced_seconds": 2.9, "baseline_real_priced_steps": [1.0, 1.0, 1.5, 0.5]}
+    assert controls.steps_paced(work, 5.8, [9.0, 2.0, 3.0]) == 3
+    assert controls.steps_paced(work, 4.6, [9.0, 2.0, 3.0]) == 2  # 4 s for two steps; 7 s for three
+    assert controls.steps_paced(work, 2.4, [1.0, 1.0]) == 2  # at the price: the stored-times rule
+    assert controls.steps_paced(work, 3.0, [0.5, 0.5, 0.75, 0.25]) == 4  # a host twice as fast: all four
+    assert controls.steps_paced(None, 5.8, [1.0]) is None and controls.steps_paced(work, 5.8, []) is None
+
+
+def test_the_pace_times_the_baselines_first_steps_and_leaves_no_trace():
+    """Real steps of a tiny BERT: one positive time per step (no more than the schedule has), on a model that
+    really trained, and the RNG is where it was (the control's own run draws the same numbers)."""
+    cfg = TrainConfig(batch_size=4, epochs=1, dev_eval_pairs=0)
+    data = SimpleNamespace(train_messages=encoded_pairs(12, seed=1)[0], train_replies=encoded_pairs(12, seed=1)[1])
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    built = []
+    seconds = pace.baseline_pace(lambda: built.append(BiEncoder(tiny_bert())) or built[-1], data, cfg, 3,
+                            torch.device("cpu"), steps=5)
+    assert len(seconds) == total_steps(12, cfg) == 3 and all(s > 0 for s in seconds)
+    assert torch.equal(torch.get_rng_state(), state) and len(built) == 1
+    trained = built[0].state_dict()  # the copy did train: the steps were real
+    assert any(not torch.equal(trained[k], v) for k, v in BiEncoder(tiny_bert()).state_dict().items()
+               if k in trained and "position_ids" not in k)
 
 
 @dataclass(frozen=True)
@@ -126,12 +158,20 @@ def controlled(tmp_path_factory):
                            models=[TINY], train={"dev_eval_pairs": 20}, controls=True, ladder=[0.5])
     config = config_from_dict(document)
     store = Store(f"sqlite:///{folder}/results.db")
-    new = run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
-    return config, store, new
+    paces = {}  # the seconds each control's pace really measured, by seed (a spy, the real function runs)
+
+    def spy(build, data, cfg, seed, device):
+        paces[seed] = pace.baseline_pace(build, data, cfg, seed, device)
+        return paces[seed]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cell_module, "baseline_pace", spy)
+        new = run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False))
+    return config, store, new, paces
 
 
 def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(controlled):
-    config, store, new = controlled
+    config, store, new, paces = controlled
     runs = store.runs()
     assert len(new) == len(runs) == 2 * 5  # zero-shot, baseline, layer-drop, its control, the 0.5 rung
     times = store.step_times([r.id for r in runs])
@@ -140,7 +180,9 @@ def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(control
         assert set(by_label) == {"zero-shot", "baseline", "layer-drop(count=1)", CONTROL, "equal-time(fraction=0.5)"}
         control, drop, base = by_label[CONTROL], by_label["layer-drop(count=1)"], by_label["baseline"]
         assert control.strategy == "equal-time" and control.params == {"matches": "layer-drop(count=1)"}
-        assert control.steps == controls.steps_priced(drop.work) >= 1
+        # the budget: the matched run's measured seconds at the pace the baseline's first steps ran just before
+        assert len(paces[seed]) == 5 and control.steps == controls.steps_paced(drop.work, drop.train_seconds,
+                                                                               paces[seed]) >= 1
         priced = drop.work["baseline_real_priced_steps"]
         assert len(priced) == drop.steps == base.steps and drop.work["real_priced_seconds"] < sum(priced)
         assert len(times[control.id]) == control.steps and control.started_at > drop.ended_at
@@ -150,12 +192,12 @@ def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(control
 
 
 def test_a_second_run_of_the_suite_runs_nothing_new(controlled):
-    config, store, _ = controlled
+    config, store, _, _ = controlled
     assert run_suite(SuiteRun(config, config.suite("t"), store, show_progress=False)) == []
 
 
 def test_no_controls_turns_them_off_and_controls_turns_them_on(controlled, tmp_path):
-    config, _, _ = controlled
+    config, _, _, _ = controlled
     parser = build_parser()
 
     def labels(*flags: str) -> list[str]:

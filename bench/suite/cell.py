@@ -34,6 +34,7 @@ from bench.training.calibration import measure_prices, setup_of
 from bench.training.evaluate import SharedPrefixes, rank
 from bench.training.loop import total_steps, train
 from bench.training.measurement import Measurement
+from bench.training.pace import baseline_pace
 from bench.training.warmup import warm_up
 
 
@@ -103,14 +104,28 @@ class CellRunner:
             prefixes = context.prefixes.setdefault(name, SharedPrefixes(cell.loaded))
             self.inputs[key] = ModelInputs(cell.loaded, data, prefixes)
         # an equal-time control's steps, from the stored runs it is timed against (None: not all there yet)
+        data, cfg = self.inputs[key].data, context.train
         built = controls.resolve(context.store, cell.built, cell.seed, cell.needs,
-                                 total_steps(len(self.inputs[key].data.train_messages), context.train))
+                                 total_steps(len(data.train_messages), cfg),
+                                 lambda: self._pace(cell.loaded, data, cell.seed))
         if built is None:
             return None
-        if name not in self.warmed:  # the process's one-off costs, off every run's clock
-            warm_up(cell.loaded, self.inputs[key].data, context.train, context.device)
-            self.warmed.add(name)
+        self._warm(cell.loaded, data)
         return run_one(context, self.inputs[key], built, cell.seed, rerun=self.rerun)
+
+    def _warm(self, loaded: LoadedModel, data: TokenisedTask) -> None:
+        """The process's one-off costs, off every run's clock: once per model."""
+        if loaded.name not in self.warmed:
+            warm_up(loaded, data, self.context.train, self.context.device)
+            self.warmed.add(loaded.name)
+
+    def _pace(self, loaded: LoadedModel, data: TokenisedTask, seed: int) -> list[float]:
+        """The baseline's first steps on `seed`, timed now (an equal-time control's budget), after the process's
+        one-off warm-up so that they read the pace later steps run at."""
+        context = self.context
+        self._warm(loaded, data)
+        return baseline_pace(lambda: build_model(loaded, context.train, Strategy(), seed, context.device), data,
+                             context.train, seed, context.device)
 
 
 def build_model(loaded: LoadedModel, cfg: TrainConfig, strategy: Strategy, seed: int,

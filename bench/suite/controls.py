@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -52,6 +52,18 @@ def steps_priced(work: dict | None) -> int | None:
     if seconds is None or not steps:
         return None
     return steps_matching(steps, seconds)
+
+
+def steps_paced(work: dict | None, seconds: float, paced: Sequence[float]) -> int | None:
+    """How many of the baseline's leading steps take closest to `seconds` (the matched run's measured training
+    time) at the pace the host runs now: the baseline's priced step costs on the run's real batches
+    (`baseline_real_priced_steps`), scaled by the median of measured over priced for the leading steps just
+    timed (`paced`, bench/training/pace.py). None for a run without prices."""
+    priced = (work or {}).get("baseline_real_priced_steps")
+    if not priced or not paced:
+        return None
+    pace = float(np.median([measured / cost for measured, cost in zip(paced, priced[:len(paced)], strict=True)]))
+    return steps_matching([pace * cost for cost in priced], seconds)
 
 
 def steps_of_share(fraction: float, baseline_steps: int) -> int:
@@ -152,10 +164,13 @@ def ready(needs: tuple[Cell, ...], states: dict[Cell, set[str]]) -> bool:
     return all("completed" in states.get(needed, ()) for needed in needs)
 
 
-def resolve(store: Store, built: Built, seed: int, needs: tuple[Cell, ...], baseline_steps: int) -> Built | None:
+def resolve(store: Store, built: Built, seed: int, needs: tuple[Cell, ...], baseline_steps: int,
+            pace: Callable[[], Sequence[float]] | None = None) -> Built | None:
     """`built` with a control's steps resolved (any other strategy as it is): a rung's share of `baseline_steps`
     (the full baseline's steps on the cell's data), or the steps matching the time of `needs` (the matched run's
-    cell, then the baseline's) on `seed`. None while one of those runs is not completed."""
+    cell, then the baseline's) on `seed`: at the pace the host runs now where `pace` times the baseline's first
+    steps (`steps_paced`), else by the step prices alone (`steps_priced`). None while one of those runs is not
+    completed."""
     if not is_control(built.spec):
         return built
     fraction = getattr(built.strategy, "fraction", 0.0)
@@ -165,7 +180,9 @@ def resolve(store: Store, built: Built, seed: int, needs: tuple[Cell, ...], base
         matched, baseline = (latest(store, needed) for needed in needs)
         if matched is None or baseline is None:
             return None
-        steps = steps_priced(matched.work)
+        steps = steps_paced(matched.work, matched.train_seconds, pace()) if pace else None
+        if steps is None:
+            steps = steps_priced(matched.work)
         if steps is None:  # no step prices (an older run): the baseline's own measured step times
             times = store.step_times([baseline.id]).get(baseline.id)
             if times is None or not len(times):
