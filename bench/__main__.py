@@ -1,21 +1,13 @@
-"""Entry point: user errors are caught here, once, and printed as one line with exit code 2."""
+"""Entry point: `python -m bench`, and the `bench` script. User errors are caught once, in `bench.cli.run_command`
+(which a launched job's worker calls too), and printed as one line with exit code 2."""
 
 import sys
 
-from bench.errors import BenchError
-
 
 def run() -> int:
-    from bench.cli import main
+    from bench.cli import run_command
 
-    try:
-        return main(sys.argv[1:])
-    except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted; the run in flight was marked failed", file=sys.stderr)
-        return 130
+    return run_command(sys.argv[1:])
 
 
 if __name__ == "__main__":

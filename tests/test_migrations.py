@@ -60,7 +60,7 @@ def test_a_v1_database_is_refused_untouched_then_upgraded_with_its_rows_intact(t
     v1_curves, v1_ranks = table_rows(path, "curve_points"), table_rows(path, "query_ranks")
     curve_columns = ", ".join(_columns(path, "curve_points"))
     url = f"sqlite:///{path}"
-    with pytest.raises(BenchError, match=r"schema revision 0001, this bench needs 0006; upgrade it with "
+    with pytest.raises(BenchError, match=r"schema revision 0001, this bench needs 0007; upgrade it with "
                                          r"`python -m bench db upgrade"):
         Store(url)
     refused = bench("report", "--db", url)
@@ -69,16 +69,16 @@ def test_a_v1_database_is_refused_untouched_then_upgraded_with_its_rows_intact(t
 
     upgraded = bench("db", "upgrade", "--db", url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "schema revision 0001 -> 0006" in upgraded.stdout
+    assert "schema revision 0001 -> 0007" in upgraded.stdout
     assert table_rows(path, "runs", ", ".join(_v1_columns(path))) == v1_runs
     assert table_rows(path, "curve_points", curve_columns) == v1_curves
     assert table_rows(path, "query_ranks") == v1_ranks
-    assert table_rows(path, "bench_meta") == [("schema_version", "6")]
-    assert table_rows(path, "hardware_peaks") == []
+    assert table_rows(path, "bench_meta") == [("schema_version", "7")]
+    assert table_rows(path, "hardware_peaks") == [] and table_rows(path, "suite_plans") == []
     assert table_rows(path, "step_times") == []  # v1 runs have no step times: the report falls back to wall-clock
     assert len(Store(url, read_only=True).runs()) == 8
     again = bench("db", "upgrade", "--db", url)
-    assert again.returncode == 0 and "already at 0006" in again.stdout
+    assert again.returncode == 0 and "already at 0007" in again.stdout
     report = bench("report", "--db", url, "--format", "json")
     assert report.returncode == 0 and '"strategy": "drop-freeze(drop=1, freeze=2)"' in report.stdout
 

@@ -78,6 +78,11 @@ class RankStore:
         else:
             publish(error)
 
+    def abandon_run(self, run_id: str, why: str) -> None:
+        """Stopped from outside (every rank gets the scheduler's signal): rank 0 frees the cell."""
+        if self._store is not None:
+            self._store.abandon_run(run_id, why)
+
 
 def energy_of_ranks(every_rank: list[dict]) -> dict[str, Any]:
     """The run's energy: every rank's own device summed, when every rank measured it from the same source."""

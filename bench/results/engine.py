@@ -74,7 +74,9 @@ def _create_engine(url: str, read_only: bool):
             if path is not None and not path.parent.exists():
                 raise BenchError(f"cannot create database {path}: folder {path.parent} does not exist; "
                                  "pass --db with a writable location")
-            engine = create_engine(url, connect_args=_connect_args(url, path, read_only))
+            # a server's pooled connections are tested as they are taken: after a restart, stale ones are
+            # replaced instead of failing the next call (bench/results/store.py retries the one that was cut)
+            engine = create_engine(url, connect_args=_connect_args(url, path, read_only), pool_pre_ping=path is None)
     except (ArgumentError, ValueError) as exc:
         raise BenchError(f"bad database URL {url!r} ({exc}); use e.g. sqlite:///results.db") from None
     except ImportError as exc:

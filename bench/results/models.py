@@ -133,3 +133,14 @@ class StepPriceRecord(Base):
     setup: Mapped[dict] = mapped_column(JSON)
     prices: Mapped[dict] = mapped_column(JSON)
     measured_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SuitePlan(Base):
+    """A suite's cells by name ([model, data fraction, seed, label, ranks] each), as the newest process to start
+    it planned them: what `bench status` counts the runs against (bench.analysis.progress)."""
+
+    __tablename__ = "suite_plans"
+    suite: Mapped[str] = mapped_column(String(128), primary_key=True)
+    cells: Mapped[list] = mapped_column(JSON)
+    planned_at: Mapped[datetime] = mapped_column(DateTime)
+    planned_by: Mapped[str] = mapped_column(String(300))

@@ -8,6 +8,7 @@ its cell is free again.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -16,19 +17,52 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import tenacity
 from sqlalchemy import func, inspect, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.errors import BenchError
 from bench.results import liveness, migrate
 from bench.results.engine import engine_for, sqlite_path, use_wal
 from bench.results.identity import Cell, RunIdentity, stable_hash
-from bench.results.models import Base, CurvePoint, HardwarePeak, Meta, QueryRanks, Run, StepPriceRecord, StepTimes
+from bench.results.models import (
+    Base,
+    CurvePoint,
+    HardwarePeak,
+    Meta,
+    QueryRanks,
+    Run,
+    StepPriceRecord,
+    StepTimes,
+    SuitePlan,
+)
 
-SCHEMA_VERSION = 6  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
+RECONNECT_SECONDS = 300.0
+"""How long a store call waits for a database server that went away (a restart, a failover, dropped connections)
+before it gives up with a one-line error: every worker rides out a restart and goes on."""
+SCHEMA_VERSION = 7  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 PEAK_LOCK = 2111139991  # ... and while a worker measures the machine's matmul peak
+
+
+class Disconnected(BenchError):
+    """The database server went away mid-call (it is restarting, or dropped the connection): the call is tried
+    again, on a fresh connection, until it answers or `RECONNECT_SECONDS` pass."""
+
+
+def reconnecting(method: Callable) -> Callable:
+    """A store call that rides out a server restart: run again while it raises `Disconnected`, backing off up to
+    5 s between tries (SQLAlchemy's pool pre-ping replaces the dead connections; this retries the transaction
+    that was cut, which SQLAlchemy leaves to its caller). Each call is one transaction, made idempotent where a
+    cut commit may have landed (claim, complete_run)."""
+    @functools.wraps(method)
+    def call(self: Store, *args, **kwargs):
+        retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(Disconnected), reraise=True,
+                                     stop=tenacity.stop_after_delay(self.reconnect_seconds),
+                                     wait=tenacity.wait_exponential(multiplier=0.25, max=5.0))
+        return retrying(method, self, *args, **kwargs)
+    return call
 
 
 def _now() -> datetime:
@@ -63,9 +97,11 @@ def upgrade(url: str) -> tuple[str, str]:
 class Store:
     """The results database. `read_only` opens SQLite with mode=ro, so a reader can never write."""
 
-    def __init__(self, url: str, read_only: bool = False, create: bool = True):
+    def __init__(self, url: str, read_only: bool = False, create: bool = True,
+                 reconnect_seconds: float = RECONNECT_SECONDS):
         self.url = url
         self.read_only = read_only
+        self.reconnect_seconds = reconnect_seconds
         self.engine = engine_for(url, read_only)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
@@ -126,7 +162,10 @@ class Store:
             if not self.read_only:
                 session.commit()
         except SQLAlchemyError as exc:
-            session.rollback()
+            _roll_back(session)
+            if self._server_lost(exc):
+                raise Disconnected(f"database server {self.url} went away ({_first_line(exc)}) and did not come "
+                                   f"back within {self.reconnect_seconds:g} s; check that it is running") from None
             raise BenchError(f"database error on {self.url}: {_first_line(exc)}; check that it is writable "
                              "and not in use") from None
         except BaseException:
@@ -135,6 +174,14 @@ class Store:
         finally:
             session.close()
 
+    def _server_lost(self, exc: SQLAlchemyError) -> bool:
+        """A server (not SQLite, whose errors are the file's) that dropped the connection or refuses new ones
+        while it restarts."""
+        if self.engine.dialect.name == "sqlite" or not isinstance(exc, DBAPIError):
+            return False
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+
+    @reconnecting
     def claim(self, identity: RunIdentity, stale_after: timedelta, rerun: bool = False) -> str | None:
         """Start a `running` run of `identity`'s cell and return its id, or None when the cell is already done
         (unless `rerun`) or is being run by a live process. An abandoned run of the cell is marked so first.
@@ -148,7 +195,9 @@ class Store:
                 if run.status == "completed" and not rerun:
                     return None
                 if run.status == "running":
-                    if not liveness.abandoned(run.status, run.host, run.pid, run.heartbeat_at, now, stale_after):
+                    own = run.host == liveness.HOST and run.pid == os.getpid()  # a claim whose commit was cut
+                    if not own and not liveness.abandoned(run.status, run.host, run.pid, run.heartbeat_at, now,
+                                                          stale_after):
                         return None
                     run.status, run.ended_at = "abandoned", now
                     run.error = f"abandoned: {run.host}:{run.pid} stopped (last heartbeat {run.heartbeat_at})"
@@ -161,6 +210,7 @@ class Store:
                 return None
         return run_id
 
+    @reconnecting
     def start_run(self, identity: RunIdentity) -> str:
         """Store a `running` run of `identity` without looking at its cell (the runner claims instead): for
         importing results and for tests."""
@@ -173,6 +223,7 @@ class Store:
         with self.session(write=True) as session:
             session.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(heartbeat_at=_now()))
 
+    @reconnecting
     def cell_states(self, suite: str, stale_after: timedelta) -> dict[Cell, set[str]]:
         """Each cell of `suite` with a completed, running or abandoned (running, but its process is gone) run."""
         if self.empty:
@@ -186,12 +237,15 @@ class Store:
                 out.setdefault(Cell(suite, config_hash, hardware_hash), set()).add("abandoned" if gone else status)
         return out
 
+    @reconnecting
     def complete_run(self, run_id: str, results: dict[str, Any], curve: Sequence[dict],
                      ranks: np.ndarray, intent_ranks: np.ndarray, step_seconds: np.ndarray | None = None) -> None:
         """Store a finished run's results, curve, ranks and step times (none if it did not train) in one
         transaction."""
         with self.session(write=True) as session:
             run = session.get(Run, run_id)
+            if run.status != "running":  # completed already (a retried commit that had landed), or taken over
+                return
             for key, value in results.items():
                 setattr(run, key, value)
             run.status, run.ended_at = "completed", _now()
@@ -201,12 +255,24 @@ class Store:
             if step_seconds is not None and len(step_seconds):
                 session.add(StepTimes(run_id=run_id, seconds=np.asarray(step_seconds, np.float32).tobytes()))
 
+    @reconnecting
     def fail_run(self, run_id: str, error: str) -> None:
         with self.session(write=True) as session:
             run = session.get(Run, run_id)
             if run is not None:
                 run.status, run.ended_at, run.error = "failed", _now(), error[:2000]
 
+    @reconnecting
+    def abandon_run(self, run_id: str, why: str) -> None:
+        """A run stopped from outside (preempted, cancelled, interrupted): abandoned now, so its cell is free for
+        any worker at once rather than once its heartbeat goes stale."""
+        with self.session(write=True) as session:
+            run = session.get(Run, run_id)
+            if run is not None and run.status == "running":
+                run.status, run.ended_at = "abandoned", _now()
+                run.error = f"abandoned: {liveness.HOST}:{os.getpid()} {why}"[:2000]
+
+    @reconnecting
     def unfinished(self, stale_after: timedelta) -> list[tuple[Run, str]]:
         """Runs that are not results, newest first, each with what it is now: running, abandoned (its process is
         gone or silent; computed here, so a read-only reader sees it too) or failed."""
@@ -220,6 +286,7 @@ class Store:
                 out.append((run, "abandoned" if gone else run.status))
         return out
 
+    @reconnecting
     def runs(self, status: str | None = "completed", **filters: Any) -> list[Run]:
         """Runs matching column filters (a value or a list of values), oldest first."""
         if self.empty:
@@ -227,6 +294,7 @@ class Store:
         with self.session() as session:
             return list(session.scalars(_where(select(Run), status, filters)))
 
+    @reconnecting
     def run_columns(self, columns: Sequence[str], status: str | None = "completed",
                     **filters: Any) -> list[tuple]:
         """Only the named columns of the runs `runs()` would return, as tuples in the same order.
@@ -240,6 +308,7 @@ class Store:
             return [tuple(row) for row in session.execute(_where(select(*(getattr(Run, c) for c in columns)),
                                                                  status, filters))]
 
+    @reconnecting
     def _per_run(self, table: type[QueryRanks] | type[StepTimes], run_ids: Sequence[str],
                  decode: Callable[[Any], Any]) -> dict[str, Any]:
         """`decode(row)` for each of `run_ids` with a row in `table` (a one-row-per-run table of arrays)."""
@@ -261,6 +330,7 @@ class Store:
         kept them, nor those that did not train)."""
         return self._per_run(StepTimes, run_ids, lambda row: np.frombuffer(row.seconds, np.float32))
 
+    @reconnecting
     def curves(self, run_ids: Sequence[str]) -> dict[str, list[CurvePoint]]:
         if self.empty or not run_ids:
             return {}
@@ -272,6 +342,32 @@ class Store:
                     out[point.run_id].append(point)
         return out
 
+    @reconnecting
+    def record_plan(self, suite: str, cells: Sequence[Sequence]) -> None:
+        """The suite's cells by name, as this process plans them (the newest plan replaces the last: a round of
+        `--until-decided` adds seeds)."""
+        with self.session(write=True) as session:
+            session.merge(SuitePlan(suite=suite, cells=[list(cell) for cell in cells], planned_at=_now(),
+                                    planned_by=f"{liveness.HOST}:{os.getpid()}"))
+
+    @reconnecting
+    def plan(self, suite: str) -> list[list] | None:
+        """The suite's newest stored plan (see `record_plan`), or None if no process has started it here."""
+        if self.empty:
+            return None
+        with self.session() as session:
+            found = session.get(SuitePlan, suite)
+            return None if found is None else [list(cell) for cell in found.cells]
+
+    @reconnecting
+    def planned_suites(self) -> list[str]:
+        """The suites with a stored plan, by name."""
+        if self.empty:
+            return []
+        with self.session() as session:
+            return list(session.scalars(select(SuitePlan.suite).order_by(SuitePlan.suite)))
+
+    @reconnecting
     def peak_flops(self, hardware_hash: str, dtype: str) -> float | None:
         """The machine's measured dense-matmul FLOP/s for `dtype`, if it was measured."""
         if self.empty:
@@ -295,6 +391,7 @@ class Store:
             measured_at=_now()))
         return dict(found.prices)
 
+    @reconnecting
     def _measured_once(self, model: type[Base], key: tuple, measure: Callable[[], Base]) -> Base:
         """The row of `model` at `key`, measured and added the first time only.
 
@@ -319,6 +416,7 @@ class Store:
             session.expunge(found)
             return found
 
+    @reconnecting
     def last_modified(self) -> str:
         """A cheap token that changes whenever results change (for dashboard cache invalidation); with SQLite's
         write-ahead log, new commits land in the -wal file first."""
@@ -359,6 +457,14 @@ def _where(query: Any, status: str | None, filters: dict[str, Any]) -> Any:
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _roll_back(session: Session) -> None:
+    """Roll back; on a connection the server dropped there is nothing left to roll back."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        pass
 
 
 def _first_line(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ from bench.registry import Strategy
 from bench.results.identity import Hardware, RunIdentity, hardware_hash
 from bench.results.liveness import Heartbeat
 from bench.results.store import Store
-from bench.suite import controls
+from bench.suite import controls, preemption
 from bench.suite.cells import BuiltStrategy, PlannedCell
 from bench.tasks.task import Task
 from bench.tasks.tokenised import RankingInputs, TokenisedTask, tokenise
@@ -200,6 +200,9 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
         ideal = ideal_speedup(model, cfg, inputs.data.mean_tokens, work) if measured.steps else None
         store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal, "work": work}, measured.curve,
                            measured.ranks, measured.intent_ranks, measured.step_seconds)
+    except preemption.STOPS as exc:  # stopped from outside: the cell is free again at once (bench/suite/preemption.py)
+        store.abandon_run(run_id, preemption.why_stopped(exc))
+        raise
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise

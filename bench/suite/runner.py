@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import signal
+import dataclasses
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
@@ -20,7 +19,8 @@ from bench.results.identity import hardware_hash
 from bench.results.store import Store
 from bench.suite import controls
 from bench.suite.cell import CellRunner, SuiteContext
-from bench.suite.cells import LoadedSuite, PlannedCell, load_suite, plan
+from bench.suite.cells import LoadedSuite, PlannedCell, cell_names, load_suite, plan
+from bench.suite.preemption import interrupted_by_sigterm
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,6 @@ class SuiteRun:
     """The suite's inputs, already read and checked (else read here)."""
 
 
-class Interrupted(Exception):
-    """SIGTERM while a run is in flight: the run is marked failed before the process exits."""
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(f"terminated by signal {signum}")
-
-
 def run_suite(request: SuiteRun) -> list[str]:
     """Run every cell of the suite that has no completed run yet (all of them with `rerun`); returns the new run ids.
 
@@ -75,6 +67,8 @@ def run_suite(request: SuiteRun) -> list[str]:
                            environment.capture(), request.show_progress, config.workers, config.energy)
     cells = plan(suite, loaded.task, loaded.models, loaded.strategies, loaded.hardware)
     distributed.check_same("suite plan", [c.cell for c in cells])
+    if request.store is not None:  # what `bench status` counts against, whatever this command line chose
+        request.store.record_plan(suite.name, [dataclasses.astuple(key) for key in cell_names(suite, cells)])
     todo = cells if request.rerun else open_cells(context, cells)
     if announce:
         announce(f"suite {suite.name!r} on task {loaded.task.name!r} ({', '.join(suite.models)}), seeds "
@@ -130,13 +124,3 @@ def claim_each(context: SuiteContext, cells: list[PlannedCell], run_cell: Callab
         else:
             done(run_id)
     return held
-
-
-@contextmanager
-def interrupted_by_sigterm() -> Iterator[None]:
-    """SIGTERM raises `Interrupted` in the run in flight (so it is stored as failed), then the process exits."""
-    previous = signal.signal(signal.SIGTERM, distributed.sigterm_handler(_raise_interrupted))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -50,11 +50,18 @@ class Server:
                        text=True, timeout=120)
 
     def start(self) -> Server:
-        data = str(self.folder / "data")
-        self._run("initdb", "-D", data, "-U", "bench", "--auth=trust", "-E", "UTF8")
-        self._run("pg_ctl", "-D", data, "-l", str(self.folder / "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self._run("initdb", "-D", str(self.folder / "data"), "-U", "bench", "--auth=trust", "-E", "UTF8")
+        self.resume()
         return self
+
+    def resume(self) -> None:
+        """Start the server on its data folder and port (again, after `pause`)."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def pause(self) -> None:
+        """Stop the server as a restart does (fast shutdown: every connection is dropped), keeping its data."""
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
 
     def new_database(self) -> str:
         """A SQLAlchemy URL (psycopg) of a new, empty database."""

@@ -1,0 +1,52 @@
+"""A worker stopped from outside gives its cell back at once.
+
+A shared cluster stops jobs every week: Slurm preempts one (SIGTERM, or the job's own signal when the cluster
+sends it), warns one before its time limit, submitit requeues one (its handler exits the process), a user
+presses Ctrl-C. The run in flight is then stored as `abandoned`, naming why, in the moment it stops: its cell is
+free for any other worker straight away, not once its heartbeat goes stale, and nothing of its half-finished
+result is kept (results are written in one transaction, at the end).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+EXIT_CODE = 128 + signal.SIGTERM
+"""What `python -m bench` exits with after SIGTERM, as a process killed by it would."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM while a suite runs. A BaseException, like KeyboardInterrupt: no `except Exception` on the way
+    may swallow it."""
+
+
+STOPS = (Interrupted, KeyboardInterrupt, SystemExit)
+"""What stops a run from outside (a signal, Ctrl-C, a requeue's exit), as opposed to a run that failed."""
+
+
+def why_stopped(exc: BaseException) -> str:
+    """One line for the abandoned run's error column."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(exc, SystemExit):
+        return f"its process exited (code {exc.code}; a scheduler's requeue, or the job's end)"
+    return str(exc) or type(exc).__name__
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(f"terminated by signal {signal.Signals(signum).name} (preempted, cancelled, or near its "
+                      "time limit)")
+
+
+@contextmanager
+def interrupted_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises `Interrupted` in the run in flight (so it is stored as abandoned), then the process exits."""
+    from bench.ranks import distributed  # torch: only where a suite runs, not on `bench`'s every start
+
+    previous = signal.signal(signal.SIGTERM, distributed.sigterm_handler(_raise_interrupted))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
