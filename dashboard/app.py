@@ -21,6 +21,7 @@ import streamlit as st
 from bench.config import StatsConfig, load_config
 from bench.errors import BenchError
 from bench.metrics import label as metric_label
+from bench.render import progress as progress_text
 from bench.render import tables as report
 from bench.results.store import Store
 from dashboard import data, frontier, views  # the installed package (`pip install -e .`), not this file's folder
@@ -213,6 +214,23 @@ def show_frontier(store: Store, url: str, token: str, stats: StatsConfig, baseli
                "difference from the strategy's own equal-time control where one ran.")
 
 
+def show_progress(store: Store, stale_after: timedelta) -> None:
+    """Each suite's cells done, running, pending, failed and abandoned, with the ETA: `bench status`'s view."""
+    suites = data.suite_progress(store, stale_after)  # not cached: heartbeats age as time passes
+    if not suites:
+        return
+    st.header("Suite progress")
+    for suite, state in suites:
+        lines = progress_text.render(state, suite, store.url).splitlines()
+        st.markdown(f"**{suite}**: " + lines[0].split(": ", 1)[1] + f"  \n{lines[1]}")
+        if state.remaining:
+            cells = f"{state.remaining} cell" + ("s" if state.remaining > 1 else "")
+            with st.expander(f"{suite}: the {cells} not done"):
+                st.dataframe(data.open_cells_frame(state), hide_index=True)
+    st.caption("As `python -m bench status` shows it: each suite's cells as its newest worker planned them, "
+               "against every run in the database. Reload the page to refresh.")
+
+
 def render() -> None:
     url, stats, stale_after = settings()
     store = data.open_store(url)
@@ -222,6 +240,7 @@ def render() -> None:
     index = cached_index(store, url, token)
     if index.empty:
         st.info(data.NO_RESULTS)
+        show_progress(store, stale_after)
         show_unfinished(store, stale_after)
         return
     selection = choose(index, data.default_selection(index))
@@ -267,6 +286,7 @@ def render() -> None:
                    f"{stats.target_fraction:g} × the baseline's final dev value (mean over seeds).")
 
     show_details(store, cached_cell_runs(store, url, token, key), baseline)
+    show_progress(store, stale_after)
     show_unfinished(store, stale_after)
 
 

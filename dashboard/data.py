@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.analysis import leaderboard
+from bench.analysis import leaderboard, progress
 from bench.analysis.leaderboard import CELL, FINGERPRINT
 from bench.config import StatsConfig
 from bench.results import columns as result_columns
@@ -148,6 +148,26 @@ def unfinished_runs(store: Store, stale_after: timedelta) -> pd.DataFrame:
                for run, state in store.unfinished(stale_after)]
     columns = ["status", "strategy", "seed", *CELL, "started_at", "ended_at", "where", "error", "run_id"]
     return pd.DataFrame([{c: rec[c] for c in columns} for rec in records], columns=columns)
+
+
+def suite_progress(store: Store, stale_after: timedelta) -> list[tuple[str, progress.Progress]]:
+    """Each suite with a stored plan and where it stands now (as `bench status` shows it)."""
+    found = [(suite, progress.of_suite(store, suite, stale_after)) for suite in store.planned_suites()]
+    return [(suite, state) for suite, state in found if state is not None]
+
+
+def open_cells_frame(state: progress.Progress) -> pd.DataFrame:
+    """The cells not done yet, running first: where each runs and how fresh its heartbeat is, or its error."""
+    order = {"running": 0, "failed": 1, "abandoned": 2, "pending": 3}
+    rows = [{"state": cell.state, "strategy": cell.key.label, "seed": cell.key.seed, "model": cell.key.model,
+             "train_fraction": cell.key.fraction,
+             "where": f"{cell.run.host}:{cell.run.pid}" if cell.state == "running" else "",
+             "heartbeat_s": state.heartbeat_age(cell) if cell.state == "running" else None,
+             "error": (cell.run.error or "") if cell.state in ("failed", "abandoned") else ""}
+            for cell in state.cells if cell.state != "done"]
+    columns = ["state", "strategy", "seed", "model", "train_fraction", "where", "heartbeat_s", "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("state", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:

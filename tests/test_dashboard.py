@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -255,3 +256,27 @@ def test_a_run_drills_down_to_its_seeds_step_trace_ledger_and_fingerprints(app, 
     fingerprints = next(f.value for f in at.dataframe if "fingerprint" in f.value.columns)
     assert dict(zip(fingerprints["fingerprint"], fingerprints["value"], strict=True))["model_hash"] == "m0"
     assert any("background load" in c.value for c in at.caption)
+
+
+def _planned(store: Store, suite: str = "t") -> None:
+    """The plan a worker stores: 2 strategies x 2 seeds of the stored runs' cell."""
+    store.record_plan(suite, [(MODEL, 1.0, seed, label, 1) for seed in (0, 1)
+                              for label in ("baseline", "layer-drop(count=2)")])
+
+
+def test_the_suites_progress_is_bench_status_view(app, tmp_path):
+    """One cell done, one held by a live process, one failed, one pending: the counts as `bench status` prints
+    them, and the cells not done in a table, running first."""
+    store = Store(f"sqlite:///{tmp_path / 'progress.db'}")
+    add_run(store, "baseline", {}, 0, 30.0, 1.0)
+    add_run(store, "layer-drop", {"count": 2}, 0, 19.0, 1.05, status="running")  # this process: alive
+    add_run(store, "baseline", {}, 1, 30.0, 1.0, status="failed")
+    _planned(store)
+    at = app(store.url)
+    assert not at.exception
+    assert any(m.value.startswith("**t**: 4 cells: 1 done, 1 running, 1 pending, 1 failed, 0 abandoned")
+               for m in at.markdown)
+    cells = frame_with(at, "heartbeat_s")
+    assert cells["state"].tolist() == ["running", "failed", "pending"]
+    assert cells["strategy"].tolist() == ["layer-drop(count=2)", "baseline", "layer-drop(count=2)"]
+    assert "out of memory" in cells["error"].iloc[1] and cells["where"].iloc[0].endswith(f":{os.getpid()}")

@@ -93,3 +93,25 @@ def test_the_frontier_chart_draws_the_equal_time_controls_in_a_browser(frontier_
             assert shot.stat().st_size > 10_000
         finally:
             browser.close()
+
+
+def test_the_suites_progress_shows_in_a_browser(tmp_path):
+    """A suite part done (as `bench status` counts it) shows its counts and its open cells on the page."""
+    url = make_db(tmp_path / "results.db")
+    store = Store(url)
+    store.record_plan("t", [(r.model, r.train_fraction, r.seed, r.label, 1) for r in store.runs(train_fraction=1.0)]
+                      + [("tiny-bert:layers=4,hidden=32,heads=2", 1.0, 9, "baseline", 1)])  # one pending cell
+    with (tmp_path / "server.log").open("w") as log, dashboard_server(url, log) as port, \
+            playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            page.get_by_text("Suite progress", exact=True).wait_for(timeout=90_000)
+            summary = page.get_by_text("0 running, 1 pending", exact=False).first
+            summary.scroll_into_view_if_needed()
+            assert summary.is_visible()
+            page.get_by_text("the 1 cell not done", exact=False).first.wait_for(timeout=30_000)
+            assert not page.get_by_test_id("stException").count()
+        finally:
+            browser.close()

@@ -74,30 +74,62 @@ def seeds(text: str) -> tuple[int, ...]:
 
 
 
-def _add_run(commands, config: Parser, db: Parser, suite: Parser) -> None:
+def _selection() -> Parser:
+    """What a suite runs, as `bench run` takes it (and `launch` and `status`, so they name the same cells)."""
+    selection = Parser(add_help=False)
+    selection.add_argument("--strategy", nargs="+", action="extend", metavar="NAME", help="only these strategies "
+                           "(NAME or NAME:key=value,...; repeat the flag or list several); the baseline is always "
+                           "run too")
+    selection.add_argument("--seeds", type=seeds, help="a count (3 = seeds 0,1,2) or a list (0,1,2)")
+    selection.add_argument("--task", help="task name from bench.toml, or a folder with train.jsonl and test.jsonl")
+    selection.add_argument("--model", help="all-MiniLM-L6-v2, tiny-bert[:layers=..], a local HF folder or a hub id")
+    selection.add_argument("--max-train-pairs", type=positive_int, help="train on at most N pairs")
+    selection.add_argument("--epochs", type=positive_float, help="training epochs")
+    selection.add_argument("--fraction", type=positive_float, nargs="+", help="training-data fractions, e.g. 0.1 "
+                           "1.0")
+    _add_controls(selection)
+    return selection
+
+
+def _add_run(commands, config: Parser, db: Parser, suite: Parser, selection: Parser) -> None:
     """`bench run`'s flags: what to run, how many seeds, where, and how to resume."""
-    run = commands.add_parser("run", parents=[config, db, suite], help="run a suite and print its leaderboard")
-    run.add_argument("--strategy", nargs="+", action="extend", metavar="NAME", help="only these strategies (NAME "
-                     "or NAME:key=value,...; repeat the flag or list several); the baseline is always run too")
-    run.add_argument("--seeds", type=seeds, help="a count (3 = seeds 0,1,2) or a list (0,1,2)")
-    run.add_argument("--task", help="task name from bench.toml, or a folder with train.jsonl and test.jsonl")
-    run.add_argument("--model", help="all-MiniLM-L6-v2, tiny-bert[:layers=..], a local HF folder or a hub id")
+    run = commands.add_parser("run", parents=[config, db, suite, selection], help="run a suite and print its "
+                              "leaderboard")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto)")
-    run.add_argument("--max-train-pairs", type=positive_int, help="train on at most N pairs")
-    run.add_argument("--epochs", type=positive_float, help="training epochs")
-    run.add_argument("--fraction", type=positive_float, nargs="+", help="training-data fractions, e.g. 0.1 1.0")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--until-decided", action="store_true", default=None, help="add seeds in rounds until every "
                      "strategy's headline verdict is decided (a group-sequential correction keeps false wins at 2.5%%)")
     run.add_argument("--max-seeds", type=positive_int, help="with --until-decided: at most this many seeds (default: "
                      "the suite's max_seeds, 10)")
-    _add_controls(run)
     run.add_argument("--nproc", type=positive_int, help="train each run on N local ranks (torch's elastic launcher, "
                      "gloo on CPU, nccl on GPUs); several machines: torchrun ... -m bench run (docs/scaling-out.md)")
     resume = run.add_mutually_exclusive_group()
     resume.add_argument("--rerun", action="store_true", help="run every cell again, even those already done")
     resume.add_argument("--worker", action="store_true", help="also wait for cells other processes hold, taking over "
                      "any whose process dies, until the whole suite is done (start several, on several machines)")
+
+
+def _add_launch(commands, config: Parser, db: Parser, suite: Parser, selection: Parser) -> None:
+    """`bench launch`'s flags: the cluster, what each task asks for, and whether to wait."""
+    launch = commands.add_parser("launch", parents=[config, db, suite, selection], help="submit a suite's workers "
+                                 "to Slurm (or local processes) through submitit; each runs `bench run --worker`")
+    launch.add_argument("--executor", choices=["slurm", "local"], default="slurm", help="slurm: sbatch a job "
+                        "array; local: processes on this machine (default: slurm)")
+    launch.add_argument("--workers", type=positive_int, default=1, help="tasks claiming cells at once (a job "
+                        "array of N; default 1)")
+    launch.add_argument("--partition", help="Slurm partition (default: the cluster's)")
+    launch.add_argument("--time", default="60", help="each task's time limit, as sbatch --time takes it (90, "
+                        "1:30:00, 2-12; default 60 minutes); a requeued task starts it again")
+    launch.add_argument("--cpus-per-task", type=positive_int, help="CPUs per task (torch's threads follow)")
+    launch.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per task (default 0)")
+    launch.add_argument("--mem-gb", type=positive_float, help="memory per task in GB")
+    launch.add_argument("--nproc", type=positive_int, help="each run on N local ranks of its task (its GPUs, or "
+                        "CPUs): `bench run --nproc N`, which claims cells but does not wait for others'")
+    launch.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where tasks train (default: auto)")
+    launch.add_argument("--folder", default="bench-jobs", help="submitit's folder for job files and logs, on a "
+                        "filesystem the nodes share (default: ./bench-jobs)")
+    launch.add_argument("--wait", action="store_true", help="block until the suite is done, then print its board "
+                        "and exit as `bench run` would")
 
 
 def _add_controls(parser: Parser) -> None:
@@ -131,7 +163,13 @@ def build_parser() -> Parser:
     suite.add_argument("--suite", help="suite from bench.toml (default: its default_suite)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    _add_run(commands, config, db, suite)
+    selection = _selection()
+    _add_run(commands, config, db, suite, selection)
+    _add_launch(commands, config, db, suite, selection)
+    status = commands.add_parser("status", parents=[config, db, suite, selection], help="where a suite stands "
+                                 "across its workers: cells done, running, pending, failed, abandoned, and an ETA")
+    status.add_argument("--watch", type=positive_float, nargs="?", const=5.0, default=None, metavar="SECONDS",
+                        help="refresh every SECONDS (default 5) until Ctrl-C")
 
     commands.add_parser("list", parents=[config], help="strategies, tasks and suites")
     _add_plan(commands, config, db, suite)

@@ -24,7 +24,8 @@ def suite_for_run(config: Config, args: argparse.Namespace) -> SuiteConfig:
     return apply_overrides(suite, Overrides(
         strategies=tuple(args.strategy or ()), seeds=args.seeds, task=args.task, model=args.model,
         max_train_pairs=args.max_train_pairs, epochs=args.epochs, fractions=tuple(args.fraction or ()),
-        until_decided=bool(args.until_decided), max_seeds=args.max_seeds, rerun=args.rerun, worker=args.worker,
+        until_decided=bool(getattr(args, "until_decided", None)), max_seeds=getattr(args, "max_seeds", None),
+        rerun=getattr(args, "rerun", False), worker=getattr(args, "worker", False),
         controls=getattr(args, "controls", None)))
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from bench.analysis.progress import CellKey
 from bench.config import Config, StrategySpec, SuiteConfig
 from bench.measure.device import describe, resolve_device
 from bench.model.pretrained import LoadedModel, load_pretrained
@@ -66,6 +67,24 @@ def data_fractions(suite: SuiteConfig, task: Task) -> tuple[float, ...]:
     """The suite's data points as fractions of the task's training pairs: its `train_sizes` where it lists them."""
     return tuple(task.size_fraction(size) for size in suite.train_sizes) if suite.train_sizes else \
         suite.train_fractions
+
+
+def cell_names(suite: SuiteConfig, cells: list[PlannedCell]) -> list[CellKey]:
+    """The planned cells by name, once per rank count of a suite with `world_sizes` (it runs them all)."""
+    return [CellKey(c.loaded.name, round(c.fraction, 9), c.seed, c.built.spec.label, ranks)
+            for ranks in suite.world_sizes or (1,) for c in cells]
+
+
+def cell_keys(config: Config, suite: SuiteConfig) -> list[CellKey]:
+    """Every cell the suite asks for, by name (model, data fraction, seed, strategy label, rank count), without
+    loading a model: what `bench status` counts stored runs against."""
+    built = [(spec, REGISTRY.build(spec.name, spec.params).trains) for spec in ordered(suite.strategies,
+                                                                                        suite.baseline)]
+    labels = [spec.label for spec in controls.with_controls(suite, built)]
+    fractions = data_fractions(suite, load_task(config.task(suite.task), suite.train.dev_eval_pairs)) \
+        if suite.train_sizes else suite.train_fractions
+    return [CellKey(model, round(fraction, 9), seed, label, ranks) for ranks in suite.world_sizes or (1,)
+            for model in suite.models for fraction in fractions for seed in suite.seeds for label in labels]
 
 
 @dataclass(frozen=True)
