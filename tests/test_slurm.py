@@ -5,6 +5,7 @@ one line and submits nothing. Skipped, with the reason, where Slurm cannot be st
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
@@ -51,35 +52,44 @@ def _queue(cluster) -> list[str]:
 
 
 def test_two_slurm_workers_run_each_cell_once_and_status_follows_them(cluster, tmp_path, pg_url):
-    config = _suite(tmp_path)
+    config = _suite(tmp_path, epochs=4.0)
     assert "6 pending" in _status(cluster, config, pg_url, tmp_path)  # before anything runs
-    launch = bench_process("launch", "--executor", "slurm", "--workers", "2", "--cpus-per-task", "1",
-                           "--time", "10", "--suite", "t", "--db", pg_url, "--folder", str(tmp_path / "jobs"),
-                           "--wait", config=config, cwd=tmp_path, env=cluster.env)
-    seen = []
-    while launch.poll() is None:
-        seen.append(_status(cluster, config, pg_url, tmp_path).splitlines()[0])
-        time.sleep(1)
-    out, err = launch.communicate()
-    assert launch.returncode == 0, err
-    assert "submitted 2 workers of suite 't' to slurm" in err and "scancel" in err
-    assert any(" 0 running" not in line for line in seen), seen  # caught a cell in flight
-    assert "every cell is done" in _status(cluster, config, pg_url, tmp_path)
+    watch = bench_process("status", "--suite", "t", "--db", pg_url, "--watch", "0.5", config=config, cwd=tmp_path,
+                          env=cluster.env)
+    launched = bench("launch", "--executor", "slurm", "--workers", "2", "--cpus-per-task", "1", "--time", "10",
+                     "--suite", "t", "--db", pg_url, "--folder", str(tmp_path / "jobs"), "--wait", config=config,
+                     cwd=tmp_path, env=cluster.env)
+    time.sleep(2)  # the watcher's last frame, after the last cell
+    watch.terminate()
+    frames = [frame for frame in watch.communicate()[0].split("\033[2J\033[H") if frame.strip()]
+    assert launched.returncode == 0, launched.stderr
+    assert "submitted 2 workers of suite 't' to slurm" in launched.stderr and "scancel" in launched.stderr
+    in_flight = [frame for frame in frames if " 0 running" not in frame.splitlines()[0]]
+    assert in_flight, frames  # status caught cells in flight, each with its worker's host, PID and heartbeat
+    assert all("  running " in frame and "heartbeat" in frame for frame in in_flight)
+    assert "every cell is done" in frames[-1] and "every cell is done" in _status(cluster, config, pg_url, tmp_path)
     completed = count(pg_url, CELLS)
     assert len(completed) == 3 * 2 and {n for _, n in completed} == {1}
     assert count(pg_url, "select count(*) from runs where status != 'completed'") == [(0,)]
-    assert "total wall time" in out
+    assert "total wall time" in launched.stdout + launched.stderr
 
 
 def _job_holding_a_cell(cluster, db: str) -> str | None:
-    """The Slurm job whose process holds a running cell (`scontrol listpids`: each job's PIDs)."""
+    """The Slurm array task (`<array>_<task>`: a plain job id would signal the whole array) whose process holds a
+    running cell (`scontrol listpids`: each job's PIDs)."""
     running = {pid for (pid,) in count(db, "select pid from runs where status = 'running'")}
     listed = subprocess.run(["scontrol", "listpids"], env=cluster.env, capture_output=True, text=True).stdout
     for line in listed.splitlines()[1:]:
         parts = line.split()
         if parts and parts[0].isdigit() and int(parts[0]) in running:
-            return parts[1]
+            return _array_task(cluster, parts[1])
     return None
+
+
+def _array_task(cluster, job_id: str) -> str:
+    shown = subprocess.run(["scontrol", "show", "job", job_id], env=cluster.env, capture_output=True,
+                           text=True).stdout
+    return "{}_{}".format(*(re.search(rf"{field}=(\d+)", shown).group(1) for field in ("ArrayJobId", "ArrayTaskId")))
 
 
 def test_a_preempted_slurm_worker_is_requeued_and_the_suite_completes_once(cluster, tmp_path, pg_url):
@@ -98,7 +108,7 @@ def test_a_preempted_slurm_worker_is_requeued_and_the_suite_completes_once(clust
              what="the suite done")
     completed = count(pg_url, CELLS)
     assert len(completed) == 3 * 3 and {n for _, n in completed} == {1}  # each cell once, the preempted one too
-    (error,), = count(pg_url, "select error from runs where status = 'abandoned'")
+    (error,), = count(pg_url, "select error from runs where status = 'abandoned'")  # the preempted one only
     assert "exited" in error and "requeue" in error
     shown = subprocess.run(["scontrol", "show", "job", holder[-1]], env=cluster.env, capture_output=True,
                            text=True).stdout

@@ -12,9 +12,13 @@ def suite_progress(config: Config, suite, store):
     """The suite's cells against its stored runs, now (bench/analysis/progress.py): the plan the newest process
     to start it stored, else the plan bench.toml and this command line give (before anything ran)."""
     from bench.analysis.progress import of_suite
-    from bench.suite.cells import cell_keys
 
-    return of_suite(store, suite.name, config.workers.stale_after, lambda: cell_keys(config, suite))
+    def planned_here():
+        from bench.suite.cells import cell_keys  # imports the model stack: only when no plan is stored
+
+        return cell_keys(config, suite)
+
+    return of_suite(store, suite.name, config.workers.stale_after, planned_here)
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
@@ -23,8 +27,10 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     from bench.results.store import Store
 
     suite = suite_for_run(config, args)
-    store = Store(args.db or config.db, read_only=True, create=False)
+    store = None
     while True:
+        if store is None or store.empty:  # a database still without bench's tables is looked at again each time
+            store = Store(args.db or config.db, read_only=True, create=False)
         shown = progress_text.render(suite_progress(config, suite, store), suite.name, store.url)
         if not args.watch:
             print(shown)

@@ -201,7 +201,8 @@ def run_one(context: SuiteContext, inputs: ModelInputs, built: BuiltStrategy, se
         store.complete_run(run_id, {**measured.results(), "ideal_speedup": ideal, "work": work}, measured.curve,
                            measured.ranks, measured.intent_ranks, measured.step_seconds)
     except preemption.STOPS as exc:  # stopped from outside: the cell is free again at once (bench/suite/preemption.py)
-        store.abandon_run(run_id, preemption.why_stopped(exc))
+        with preemption.shielded():  # a second signal (the requeue's SIGTERM) must not cut the abandonment short
+            store.abandon_run(run_id, preemption.why_stopped(exc))
         raise
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")

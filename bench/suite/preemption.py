@@ -41,6 +41,19 @@ def _raise_interrupted(signum, frame):
 
 
 @contextmanager
+def shielded() -> Iterator[None]:
+    """SIGTERM, SIGINT and the scheduler's warning signals wait until the block ends: while a stopped run is
+    being stored as abandoned, the signal that follows the first (a requeue's SIGTERM after the warning) must
+    not cut the write short and leave the cell claimed until its heartbeat goes stale."""
+    held = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
 def interrupted_by_sigterm() -> Iterator[None]:
     """SIGTERM raises `Interrupted` in the run in flight (so it is stored as abandoned), then the process exits."""
     from bench.ranks import distributed  # torch: only where a suite runs, not on `bench`'s every start

@@ -93,7 +93,8 @@ class Cluster:
         key = self.folder / "munge" / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
-        self.socket = self.folder / "munge" / "munge.socket"
+        # the default socket: slurmctld's connection to slurmdbd ignores AuthInfo's socket= and dials this one
+        self.socket = Path("/run/munge/munge.socket.2")
         munge = self.folder / "munge"
         self._start("munged", _which("munged"), "-F", "--force", f"--key-file={key}", f"--socket={self.socket}",
                     f"--pid-file={munge / 'munged.pid'}", f"--seed-file={munge / 'seed'}",
@@ -114,8 +115,8 @@ class Cluster:
     def _slurmdbd(self) -> None:
         conf = self.folder / "slurmdbd.conf"
         conf.write_text(f"""AuthType=auth/munge
-AuthInfo=socket={self.socket}
-DbdHost=127.0.0.1
+DbdHost={self.name}
+DbdAddr=127.0.0.1
 DbdPort={self.ports['dbd']}
 SlurmUser=root
 StorageType=accounting_storage/mysql
@@ -139,7 +140,8 @@ SlurmctldHost={self.name}(127.0.0.1)
 SlurmctldPort={self.ports['ctld']}
 SlurmdPort={self.ports['slurmd']}
 AuthType=auth/munge
-AuthInfo=socket={self.socket},cred_expire=10
+AuthInfo=cred_expire=10
+MailProg=/bin/true
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
