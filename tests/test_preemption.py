@@ -5,11 +5,13 @@ restarts under two workers loses no cell and runs none twice."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 
+from bench.results.store import Store
 from bench.suite.preemption import EXIT_CODE
 from bench.tasks.toy import write_task
 from tests.support import pgserver
@@ -97,3 +99,27 @@ def test_a_postgresql_restart_under_two_workers_loses_no_cell_and_runs_none_twic
 
 def _at(value) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def test_workers_starting_together_record_the_suites_plan_once_each_without_a_clash(pg_url):
+    """Every worker of a launch records the plan as it starts, often in the same instant: the second insert of
+    one suite's plan must update it, not fail the worker on the primary key."""
+    stores = [Store(pg_url) for _ in range(6)]
+    for round_ in range(15):
+        start = threading.Barrier(len(stores))
+        errors = []
+
+        def record(store, index, suite=f"s{round_}", start=start, errors=errors):
+            start.wait()
+            try:
+                store.record_plan(suite, [["m", 1.0, index, "baseline", 1]])
+            except Exception as exc:  # noqa: BLE001 - collected, then shown by the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=record, args=(store, i)) for i, store in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert len(stores[0].plan(f"s{round_}")) == 1

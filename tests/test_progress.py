@@ -3,6 +3,8 @@ and the command on a real suite's database."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
 from datetime import datetime, timedelta
 
 from bench.analysis.progress import CellKey, StoredRun, cell_state, format_seconds, progress
@@ -10,7 +12,7 @@ from bench.config import config_from_dict
 from bench.results.store import Store
 from bench.suite.cells import cell_keys
 from bench.tasks.toy import write_task
-from tests.support.cli import bench
+from tests.support.cli import bench, bench_command, wait_for
 from tests.support.models import TINY4
 from tests.support.stored import add_run
 from tests.support.suites import small_suite, write_config
@@ -91,3 +93,25 @@ def test_bench_status_shows_a_suite_part_done(tmp_path):
     assert second.startswith("median cell ") and "no ETA yet for 3 cells (0 live workers)" in second
     assert len(rest) == 1 and rest[0].startswith("  failed     layer-drop(count=2) seed 0 (")
     assert rest[0].endswith("RuntimeError: out of memory")
+
+
+def test_bench_status_watch_follows_a_database_bench_had_not_set_up_when_it_started(tmp_path):
+    """`--watch` started before the suite's first process made bench's tables (a launch's jobs still queued)
+    sees the runs once they come, not the empty database it first opened."""
+    document = small_suite(write_task(tmp_path / "task"), strategies=["baseline"], seeds=2, models=[TINY4])
+    config = write_config(tmp_path / "bench.toml", document)
+    path = tmp_path / "results.db"
+    sqlite3.connect(path).close()  # an empty file: no tables yet
+    db = f"sqlite:///{path}"
+    shown = tmp_path / "watch.out"
+    with shown.open("w") as out:
+        watch = subprocess.Popen(bench_command("status", "--suite", "t", "--db", db, "--watch", "0.3",
+                                               config=config), stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: "2 cells: 0 done" in shown.read_text(), timeout=60, what="the first frame")
+        add_run(Store(db), "baseline", {}, 0, 30.0, 1.0)
+        wait_for(lambda: "2 cells: 1 done, 0 running, 1 pending" in shown.read_text(), timeout=60,
+                 what="a frame with the stored run")
+    finally:
+        watch.terminate()
+        watch.wait(timeout=30)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tenacity
 from sqlalchemy import func, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +42,8 @@ from bench.results.models import (
 RECONNECT_SECONDS = 300.0
 """How long a store call waits for a database server that went away (a restart, a failover, dropped connections)
 before it gives up with a one-line error: every worker rides out a restart and goes on."""
+UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+"""INSERT ... ON CONFLICT DO UPDATE, where the dialect has it."""
 SCHEMA_VERSION = 7  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
 CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema is created
 PEAK_LOCK = 2111139991  # ... and while a worker measures the machine's matmul peak
@@ -346,9 +349,15 @@ class Store:
     def record_plan(self, suite: str, cells: Sequence[Sequence]) -> None:
         """The suite's cells by name, as this process plans them (the newest plan replaces the last: a round of
         `--until-decided` adds seeds)."""
+        values = {"suite": suite, "cells": [list(cell) for cell in cells], "planned_at": _now(),
+                  "planned_by": f"{liveness.HOST}:{os.getpid()}"}
+        upsert = UPSERTS.get(self.engine.dialect.name)
         with self.session(write=True) as session:
-            session.merge(SuitePlan(suite=suite, cells=[list(cell) for cell in cells], planned_at=_now(),
-                                    planned_by=f"{liveness.HOST}:{os.getpid()}"))
+            if upsert is None:
+                session.merge(SuitePlan(**values))
+            else:  # workers starting together: one insert, the others update it (no primary-key clash)
+                session.execute(upsert(SuitePlan).values(**values).on_conflict_do_update(
+                    index_elements=[SuitePlan.suite], set_={k: v for k, v in values.items() if k != "suite"}))
 
     @reconnecting
     def plan(self, suite: str) -> list[list] | None:
