@@ -13,8 +13,8 @@ from bench.cluster import timelimit
 from bench.errors import BenchError
 from bench.tasks.toy import write_task
 from tests.support.cli import assert_user_error, bench
+from tests.support.stored import count
 from tests.support.suites import worker_suite, write_config
-from tests.test_workers import count
 
 CELLS = "select config_hash, count(*) from runs where status = 'completed' group by config_hash"
 

@@ -91,9 +91,9 @@ def test_a_database_from_a_newer_bench_is_refused(tmp_path):
     with pytest.raises(BenchError, match="which this bench does not know"):
         Store(url)
     with pytest.raises(BenchError, match="newer than this bench knows"):
-        from bench.results.store import upgrade
+        from bench.results.migrate import upgrade_database
 
-        upgrade(url)
+        upgrade_database(url)
 
 
 def test_upgrade_refuses_what_is_not_a_bench_database(tmp_path):

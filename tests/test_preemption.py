@@ -16,8 +16,8 @@ from bench.suite.preemption import EXIT_CODE
 from bench.tasks.toy import write_task
 from tests.support import pgserver
 from tests.support.cli import bench_process, wait_for
+from tests.support.stored import count
 from tests.support.suites import worker_suite, write_config
-from tests.test_workers import count
 
 CELLS = "select config_hash, count(*) from runs where status = 'completed' group by config_hash"
 

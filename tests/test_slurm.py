@@ -14,8 +14,8 @@ import pytest
 from bench.tasks.toy import write_task
 from tests.support import slurmcluster
 from tests.support.cli import assert_user_error, bench, bench_process, wait_for
+from tests.support.stored import count
 from tests.support.suites import worker_suite, write_config
-from tests.test_workers import count
 
 CELLS = "select config_hash, count(*) from runs where status = 'completed' group by config_hash"
 

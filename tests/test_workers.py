@@ -9,24 +9,14 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bench.results.store import Store
 from bench.tasks.toy import write_task
 from tests.support.cli import bench_process, wait_for
+from tests.support.stored import count
 from tests.support.suites import worker_suite, write_config
 
 WORKERS = 4
-
-
-def count(url: str, query: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            has_runs = "runs" in conn.dialect.get_table_names(conn)
-            return [tuple(row) for row in conn.execute(text(query))] if has_runs else []
-    finally:
-        engine.dispose()
 
 
 def run_workers(tmp_path, url: str) -> None:

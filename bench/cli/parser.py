@@ -132,6 +132,23 @@ def _add_launch(commands, config: Parser, db: Parser, suite: Parser, selection: 
                         "and exit as `bench run` would")
 
 
+def _add_status(commands, config: Parser, db: Parser, suite: Parser, selection: Parser) -> None:
+    status = commands.add_parser("status", parents=[config, db, suite, selection], help="where a suite stands "
+                                 "across its workers: cells done, running, pending, failed, abandoned, and an ETA")
+    status.add_argument("--watch", type=positive_float, nargs="?", const=5.0, default=None, metavar="SECONDS",
+                        help="refresh every SECONDS (default 5) until Ctrl-C")
+
+
+def _add_data(commands) -> None:
+    data = commands.add_parser("data", help="build task data files")
+    data_commands = data.add_subparsers(dest="dataset", required=True, parser_class=Parser)
+    sgd = data_commands.add_parser("sgd", help="convert original SGD dialogues into reply pairs")
+    sgd.add_argument("--from", dest="source", required=True, help="folder with train/ dev/ test/ of SGD")
+    sgd.add_argument("--out", required=True, help="folder to write train/dev/test.jsonl.gz into")
+    email = data_commands.add_parser("email", help="regenerate the built-in email task")
+    email.add_argument("--out", required=True)
+
+
 def _add_controls(parser: Parser) -> None:
     parser.add_argument("--controls", action=argparse.BooleanOptionalAction, default=None, help="add each "
                         "strategy's equal-time control: the baseline trained for as long as that strategy took "
@@ -166,10 +183,7 @@ def build_parser() -> Parser:
     selection = _selection()
     _add_run(commands, config, db, suite, selection)
     _add_launch(commands, config, db, suite, selection)
-    status = commands.add_parser("status", parents=[config, db, suite, selection], help="where a suite stands "
-                                 "across its workers: cells done, running, pending, failed, abandoned, and an ETA")
-    status.add_argument("--watch", type=positive_float, nargs="?", const=5.0, default=None, metavar="SECONDS",
-                        help="refresh every SECONDS (default 5) until Ctrl-C")
+    _add_status(commands, config, db, suite, selection)
 
     commands.add_parser("list", parents=[config], help="strategies, tasks and suites")
     _add_plan(commands, config, db, suite)
@@ -185,13 +199,7 @@ def build_parser() -> Parser:
     recommend.add_argument("--task")
     recommend.add_argument("--model")
 
-    data = commands.add_parser("data", help="build task data files")
-    data_commands = data.add_subparsers(dest="dataset", required=True, parser_class=Parser)
-    sgd = data_commands.add_parser("sgd", help="convert original SGD dialogues into reply pairs")
-    sgd.add_argument("--from", dest="source", required=True, help="folder with train/ dev/ test/ of SGD")
-    sgd.add_argument("--out", required=True, help="folder to write train/dev/test.jsonl.gz into")
-    email = data_commands.add_parser("email", help="regenerate the built-in email task")
-    email.add_argument("--out", required=True)
+    _add_data(commands)
 
     dashboard = commands.add_parser("dashboard", parents=[config, db], help="start the Streamlit dashboard")
     dashboard.add_argument("--port", type=port, default=8501)

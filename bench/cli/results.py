@@ -99,7 +99,7 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_db(config: Config, args: argparse.Namespace) -> int:
-    from bench.results.store import upgrade
+    from bench.results.migrate import upgrade_database
 
     if args.db_command == "copy":
         from bench.results.transfer import copy
@@ -107,7 +107,7 @@ def cmd_db(config: Config, args: argparse.Namespace) -> int:
         print(copy(args.source, args.target).summary())
         return 0
     url = args.db or config.db
-    before, after = upgrade(url)
+    before, after = upgrade_database(url)
     print(f"{url}: schema revision {before} -> {after}" if before != after else f"{url}: already at {after}")
     return 0
 

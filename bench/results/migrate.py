@@ -10,6 +10,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from bench.errors import BenchError
+from bench.results.engine import engine_for, sqlite_path, use_wal
+from bench.results.reconnect import first_line
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # what bench 0.1 created with create_all, before it had migrations
@@ -52,3 +57,28 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             command.stamp(config, BASELINE)
         command.upgrade(config, "head")
         return before, current(connection)
+
+
+def upgrade_database(url: str) -> tuple[str, str]:
+    """`python -m bench db upgrade`: bring a database made by an older bench to this bench's schema, rows kept;
+    returns the revisions before and after."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise BenchError(f"database {path} does not exist; nothing to upgrade")
+    # Without bench's SQLite hooks, so foreign keys stay off: a batch migration copies a table and drops the old
+    # one, and with them on, ON DELETE CASCADE would empty the curve and rank tables on the way.
+    engine = engine_for(url, read_only=False, hooks=False)
+    try:
+        with engine.connect() as connection:
+            found = current(connection)
+        if found is None:
+            raise BenchError(f"database {url} is not a bench database (no bench_meta table); nothing to upgrade")
+        if found not in revisions():
+            raise BenchError(f"database {url} has schema revision {found}, newer than this bench knows; upgrade bench")
+        before_and_after = upgrade(engine)
+        use_wal(engine)
+        return before_and_after
+    except SQLAlchemyError as exc:
+        raise BenchError(f"cannot upgrade database {url}: {first_line(exc)}") from None
+    finally:
+        engine.dispose()

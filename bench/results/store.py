@@ -8,7 +8,6 @@ its cell is free again.
 
 from __future__ import annotations
 
-import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -17,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import tenacity
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.errors import BenchError
@@ -38,10 +36,16 @@ from bench.results.models import (
     StepTimes,
     SuitePlan,
 )
+from bench.results.queries import chunks, in_cell, running_row, where_runs
+from bench.results.reconnect import (
+    RECONNECT_SECONDS,
+    Disconnected,
+    first_line,
+    reconnecting,
+    roll_back,
+    server_lost,
+)
 
-RECONNECT_SECONDS = 300.0
-"""How long a store call waits for a database server that went away (a restart, a failover, dropped connections)
-before it gives up with a one-line error: every worker rides out a restart and goes on."""
 UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 """INSERT ... ON CONFLICT DO UPDATE, where the dialect has it."""
 SCHEMA_VERSION = 7  # bench_meta's schema_version, kept in step with the Alembic head by the migrations
@@ -49,52 +53,8 @@ CREATE_LOCK = 2111139990  # PostgreSQL advisory lock key held while the schema i
 PEAK_LOCK = 2111139991  # ... and while a worker measures the machine's matmul peak
 
 
-class Disconnected(BenchError):
-    """The database server went away mid-call (it is restarting, or dropped the connection): the call is tried
-    again, on a fresh connection, until it answers or `RECONNECT_SECONDS` pass."""
-
-
-def reconnecting(method: Callable) -> Callable:
-    """A store call that rides out a server restart: run again while it raises `Disconnected`, backing off up to
-    5 s between tries (SQLAlchemy's pool pre-ping replaces the dead connections; this retries the transaction
-    that was cut, which SQLAlchemy leaves to its caller). Each call is one transaction, made idempotent where a
-    cut commit may have landed (claim, complete_run)."""
-    @functools.wraps(method)
-    def call(self: Store, *args, **kwargs):
-        retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(Disconnected), reraise=True,
-                                     stop=tenacity.stop_after_delay(self.reconnect_seconds),
-                                     wait=tenacity.wait_exponential(multiplier=0.25, max=5.0))
-        return retrying(method, self, *args, **kwargs)
-    return call
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def upgrade(url: str) -> tuple[str, str]:
-    """`python -m bench db upgrade`: bring a database made by an older bench to this bench's schema, rows kept;
-    returns the revisions before and after."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise BenchError(f"database {path} does not exist; nothing to upgrade")
-    # Without bench's SQLite hooks, so foreign keys stay off: a batch migration copies a table and drops the old
-    # one, and with them on, ON DELETE CASCADE would empty the curve and rank tables on the way.
-    engine = engine_for(url, read_only=False, hooks=False)
-    try:
-        with engine.connect() as connection:
-            found = migrate.current(connection)
-        if found is None:
-            raise BenchError(f"database {url} is not a bench database (no bench_meta table); nothing to upgrade")
-        if found not in migrate.revisions():
-            raise BenchError(f"database {url} has schema revision {found}, newer than this bench knows; upgrade bench")
-        revisions = migrate.upgrade(engine)
-        use_wal(engine)
-        return revisions
-    except SQLAlchemyError as exc:
-        raise BenchError(f"cannot upgrade database {url}: {_first_line(exc)}") from None
-    finally:
-        engine.dispose()
 
 
 class Store:
@@ -125,7 +85,7 @@ class Store:
             self._check_revision()
             self.empty = False
         except SQLAlchemyError as exc:
-            raise BenchError(f"cannot open database {self.url}: {_first_line(exc)}; pass --db with a writable "
+            raise BenchError(f"cannot open database {self.url}: {first_line(exc)}; pass --db with a writable "
                              "SQLite path or a reachable database URL") from None
 
     def _create(self) -> None:
@@ -165,24 +125,17 @@ class Store:
             if not self.read_only:
                 session.commit()
         except SQLAlchemyError as exc:
-            _roll_back(session)
-            if self._server_lost(exc):
-                raise Disconnected(f"database server {self.url} went away ({_first_line(exc)}) and did not come "
+            roll_back(session)
+            if server_lost(self.engine.dialect.name, exc):
+                raise Disconnected(f"database server {self.url} went away ({first_line(exc)}) and did not come "
                                    f"back within {self.reconnect_seconds:g} s; check that it is running") from None
-            raise BenchError(f"database error on {self.url}: {_first_line(exc)}; check that it is writable "
+            raise BenchError(f"database error on {self.url}: {first_line(exc)}; check that it is writable "
                              "and not in use") from None
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
-
-    def _server_lost(self, exc: SQLAlchemyError) -> bool:
-        """A server (not SQLite, whose errors are the file's) that dropped the connection or refuses new ones
-        while it restarts."""
-        if self.engine.dialect.name == "sqlite" or not isinstance(exc, DBAPIError):
-            return False
-        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
 
     @reconnecting
     def claim(self, identity: RunIdentity, stale_after: timedelta, rerun: bool = False) -> str | None:
@@ -193,7 +146,7 @@ class Store:
         partial unique index admits one running run per cell, so a concurrent claim fails and returns None."""
         run_id, now = str(uuid.uuid4()), _now()
         with self.session(write=True) as session:
-            query = select(Run).where(*_in_cell(identity.cell), Run.status.in_(("running", "completed")))
+            query = select(Run).where(*in_cell(identity.cell), Run.status.in_(("running", "completed")))
             for run in session.scalars(query):
                 if run.status == "completed" and not rerun:
                     return None
@@ -205,7 +158,7 @@ class Store:
                     run.status, run.ended_at = "abandoned", now
                     run.error = f"abandoned: {run.host}:{run.pid} stopped (last heartbeat {run.heartbeat_at})"
             session.flush()  # frees the cell's live slot before the new run takes it
-            session.add(_running(run_id, identity, now))
+            session.add(running_row(run_id, identity, now))
             try:
                 session.flush()
             except IntegrityError:  # another process claimed the cell between our read and our insert
@@ -219,7 +172,7 @@ class Store:
         importing results and for tests."""
         run_id = str(uuid.uuid4())
         with self.session(write=True) as session:
-            session.add(_running(run_id, identity, _now()))
+            session.add(running_row(run_id, identity, _now()))
         return run_id
 
     def heartbeat(self, run_id: str) -> None:
@@ -295,7 +248,7 @@ class Store:
         if self.empty:
             return []
         with self.session() as session:
-            return list(session.scalars(_where(select(Run), status, filters)))
+            return list(session.scalars(where_runs(select(Run), status, filters)))
 
     @reconnecting
     def run_columns(self, columns: Sequence[str], status: str | None = "completed",
@@ -308,7 +261,7 @@ class Store:
         if self.empty:
             return []
         with self.session() as session:
-            return [tuple(row) for row in session.execute(_where(select(*(getattr(Run, c) for c in columns)),
+            return [tuple(row) for row in session.execute(where_runs(select(*(getattr(Run, c) for c in columns)),
                                                                  status, filters))]
 
     @reconnecting
@@ -319,7 +272,7 @@ class Store:
             return {}
         out = {}
         with self.session() as session:
-            for chunk in _chunks(list(run_ids), 500):
+            for chunk in chunks(list(run_ids), 500):
                 for row in session.scalars(select(table).where(table.run_id.in_(chunk))):
                     out[row.run_id] = decode(row)
         return out
@@ -339,7 +292,7 @@ class Store:
             return {}
         out: dict[str, list[CurvePoint]] = {run_id: [] for run_id in run_ids}
         with self.session() as session:
-            for chunk in _chunks(list(run_ids), 500):
+            for chunk in chunks(list(run_ids), 500):
                 query = select(CurvePoint).where(CurvePoint.run_id.in_(chunk)).order_by(CurvePoint.step)
                 for point in session.scalars(query):
                     out[point.run_id].append(point)
@@ -439,43 +392,3 @@ class Store:
             latest = session.scalars(select(Run.ended_at).order_by(Run.ended_at.desc()).limit(1)).first()
             count = len(session.scalars(select(Run.id)).all())
         return f"{latest}:{count}"
-
-
-def _running(run_id: str, identity: RunIdentity, now: datetime) -> Run:
-    return Run(id=run_id, status="running", started_at=now, host=liveness.HOST, pid=os.getpid(), heartbeat_at=now,
-               **identity.columns())
-
-
-def _in_cell(cell: Cell) -> tuple:
-    return Run.suite == cell.suite, Run.config_hash == cell.config_hash, Run.hardware_hash == cell.hardware_hash
-
-
-def _where(query: Any, status: str | None, filters: dict[str, Any]) -> Any:
-    """Runs with `status` (any if None) matching column filters (a value or a list of values), oldest first."""
-    query = query.order_by(Run.started_at, Run.id)
-    if status is not None:
-        query = query.where(Run.status == status)
-    for key, value in filters.items():
-        if value is None:
-            continue
-        column = getattr(Run, key)
-        query = query.where(column.in_(value) if isinstance(value, (list, tuple, set)) else column == value)
-    return query
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _roll_back(session: Session) -> None:
-    """Roll back; on a connection the server dropped there is nothing left to roll back."""
-    try:
-        session.rollback()
-    except SQLAlchemyError:
-        pass
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import create_engine, text
 
 from bench.config import StatsConfig
 from bench.metrics import summarise
@@ -83,3 +84,15 @@ def make_db(path: Path) -> str:
     add_run(store, "layer-drop", {"count": 3}, 0, 0, 1, status="running")
     add_run(store, "layer-freeze", {"count": 3}, 1, 0, 1, status="failed")
     return url
+
+
+def count(url: str, query: str) -> list[tuple]:
+    """Rows of a raw SQL query on a database by URL ([] before bench made its tables): what the worker tests
+    count runs with, independently of the store."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            has_runs = "runs" in conn.dialect.get_table_names(conn)
+            return [tuple(row) for row in conn.execute(text(query))] if has_runs else []
+    finally:
+        engine.dispose()
