@@ -137,22 +137,28 @@ class Store:
         finally:
             session.close()
 
-    @reconnecting
     def claim(self, identity: RunIdentity, stale_after: timedelta, rerun: bool = False) -> str | None:
         """Start a `running` run of `identity`'s cell and return its id, or None when the cell is already done
         (unless `rerun`) or is being run by a live process. An abandoned run of the cell is marked so first.
 
         Atomic across processes and machines: SQLite serialises it with BEGIN IMMEDIATE, and everywhere the
         partial unique index admits one running run per cell, so a concurrent claim fails and returns None."""
-        run_id, now = str(uuid.uuid4()), _now()
+        return self._claim(identity, stale_after, rerun, str(uuid.uuid4()))
+
+    @reconnecting
+    def _claim(self, identity: RunIdentity, stale_after: timedelta, rerun: bool, run_id: str) -> str | None:
+        """One try at `claim`, with the run id fixed across the tries: a retry after a cut commit that landed
+        finds its own row and goes on with it."""
+        now = _now()
         with self.session(write=True) as session:
             query = select(Run).where(*in_cell(identity.cell), Run.status.in_(("running", "completed")))
             for run in session.scalars(query):
                 if run.status == "completed" and not rerun:
                     return None
+                if run.id == run_id:  # this claim's own commit landed before the connection was cut
+                    return run_id
                 if run.status == "running":
-                    own = run.host == liveness.HOST and run.pid == os.getpid()  # a claim whose commit was cut
-                    if not own and not liveness.abandoned(run.status, run.host, run.pid, run.heartbeat_at, now,
+                    if not liveness.abandoned(run.status, run.host, run.pid, run.heartbeat_at, now,
                                                           stale_after):
                         return None
                     run.status, run.ended_at = "abandoned", now
