@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.results.store import Store
+from bench.suite import preemption
 from bench.suite.preemption import EXIT_CODE
 from bench.tasks.toy import write_task
 from tests.support import pgserver
@@ -30,6 +31,35 @@ def _config(tmp_path, seeds: int, epochs: float, stale_after: float = 30):
 
 def _running_pid(url: str, pids: set[int]) -> int | None:
     return next((pid for (pid,) in count(url, "select pid from runs where status = 'running'") if pid in pids), None)
+
+
+def test_a_stop_signal_waits_for_a_shielded_block_even_when_another_thread_receives_it():
+    # the kernel may hand a process's SIGTERM to any thread (tqdm's monitor, torch's workers); CPython then runs
+    # the Python handler in the main thread, so a signal mask on the main thread alone would not hold it
+    seen: list[str] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append("handled"))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, args=(10,))
+    other.start()
+    try:
+        with preemption.shielded():
+            signal.pthread_kill(other.ident, signal.SIGTERM)
+            for _ in range(200):  # bytecode boundaries, at each of which a pending handler would run
+                time.sleep(0.001)
+            seen.append("block done")
+        seen.append("after")
+    finally:
+        release.set()
+        other.join()
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == ["block done", "handled", "after"]  # held until the block ended, then delivered once
+
+
+def test_a_shielded_block_that_no_signal_reaches_leaves_the_handlers_as_they_were():
+    before = {signum: signal.getsignal(signum) for signum in preemption.HELD}
+    with preemption.shielded():
+        pass
+    assert {signum: signal.getsignal(signum) for signum in preemption.HELD} == before
 
 
 def stop_one_worker_and_finish(tmp_path, url: str) -> None:

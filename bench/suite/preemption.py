@@ -40,17 +40,28 @@ def _raise_interrupted(signum, frame):
                       "time limit)")
 
 
+HELD = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
+"""The signals `shielded` holds: a stop, Ctrl-C and the scheduler's warning signals."""
+
+
 @contextmanager
 def shielded() -> Iterator[None]:
-    """SIGTERM, SIGINT and the scheduler's warning signals wait until the block ends: while a stopped run is
-    being stored as abandoned, the signal that follows the first (a requeue's SIGTERM after the warning) must
-    not cut the write short and leave the cell claimed until its heartbeat goes stale."""
-    held = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    """SIGTERM, SIGINT and the scheduler's warning signals wait until the block ends, then are delivered: while a
+    stopped run is being stored as abandoned, the signal that follows the first (a requeue's SIGTERM after its
+    exit) must not cut the write short and leave the cell claimed until its heartbeat goes stale.
+
+    Held by swapping the Python handlers, not by the thread's signal mask: the kernel may hand a process signal
+    to any thread that does not block it (tqdm's monitor, torch's workers), and CPython then runs the Python
+    handler in the main thread all the same (found on Slurm: the requeue's SIGTERM rolled the write back)."""
+    arrived: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: arrived.append(signum)) for signum in HELD}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)
 
 
 @contextmanager
