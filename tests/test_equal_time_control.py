@@ -56,12 +56,14 @@ def test_the_priced_budget_reads_the_matched_runs_own_work():
 
 
 def test_the_paced_budget_matches_the_measured_time_at_the_pace_timed_now():
-    """The baseline's batches are priced 1, 1, 1.5, 0.5 s; its first steps, timed now, ran at twice their price
-    (the median of 9/1, 2/1 and 3/1.5: the slow first step does not move it), so its steps take 2, 2, 3, 1 s
-    (cumulative 2, 4, 7, 8) and a matched run measured at 5.8 s gets 3 steps, one of 4.6 s gets 2."""
+    """The baseline's batches are priced 1, 1, 1.5, 0.5 s; its first steps, timed now, took 2.5, 1.5 and 3 s, a
+    total of 7 s for 3.5 priced, twice their price (the slow first step counts: the control's own first step is
+    slow too), so its steps take 2, 2, 3, 1 s (cumulative 2, 4, 7, 8) and a matched run measured at 5.8 s gets 3
+    steps, one of 4.6 s gets 2."""
     work = {"real_priced_seconds": 2.9, "baseline_real_priced_steps": [1.0, 1.0, 1.5, 0.5]}
-    assert controls.steps_paced(work, 5.8, [9.0, 2.0, 3.0]) == 3
-    assert controls.steps_paced(work, 4.6, [9.0, 2.0, 3.0]) == 2  # 4 s for two steps; 7 s for three
+    assert controls.steps_paced(work, 5.8, [2.5, 1.5, 3.0]) == 3
+    assert controls.steps_paced(work, 4.6, [2.5, 1.5, 3.0]) == 2  # 4 s for two steps; 7 s for three
+    assert controls.steps_paced(work, 5.8, [9.0, 2.0, 3.0]) == 1  # 14 s for 3.5 priced: 4, 8, 14, 16 s
     assert controls.steps_paced(work, 2.4, [1.0, 1.0]) == 2  # at the price: the stored-times rule
     assert controls.steps_paced(work, 3.0, [0.5, 0.5, 0.75, 0.25]) == 4  # a host twice as fast: all four
     assert controls.steps_paced(None, 5.8, [1.0]) is None and controls.steps_paced(work, 5.8, []) is None
@@ -181,8 +183,8 @@ def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(control
         control, drop, base = by_label[CONTROL], by_label["layer-drop(count=1)"], by_label["baseline"]
         assert control.strategy == "equal-time" and control.params == {"matches": "layer-drop(count=1)"}
         # the budget: the matched run's measured seconds at the pace the baseline's first steps ran just before
-        assert len(paces[seed]) == 5 and control.steps == controls.steps_paced(drop.work, drop.train_seconds,
-                                                                               paces[seed]) >= 1
+        assert len(paces[seed]) == pace.PACE_STEPS
+        assert control.steps == controls.steps_paced(drop.work, drop.train_seconds, paces[seed]) >= 1
         priced = drop.work["baseline_real_priced_steps"]
         assert len(priced) == drop.steps == base.steps and drop.work["real_priced_seconds"] < sum(priced)
         assert len(times[control.id]) == control.steps and control.started_at > drop.ended_at

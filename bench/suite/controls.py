@@ -57,12 +57,13 @@ def steps_priced(work: dict | None) -> int | None:
 def steps_paced(work: dict | None, seconds: float, paced: Sequence[float]) -> int | None:
     """How many of the baseline's leading steps take closest to `seconds` (the matched run's measured training
     time) at the pace the host runs now: the baseline's priced step costs on the run's real batches
-    (`baseline_real_priced_steps`), scaled by the median of measured over priced for the leading steps just
-    timed (`paced`, bench/training/pace.py). None for a run without prices."""
+    (`baseline_real_priced_steps`), scaled by the leading steps just timed (`paced`, bench/training/pace.py),
+    their measured total over their priced total (a total, not a median: the control's time is a total too, its
+    slow first step included). None for a run without prices."""
     priced = (work or {}).get("baseline_real_priced_steps")
     if not priced or not paced:
         return None
-    pace = float(np.median([measured / cost for measured, cost in zip(paced, priced[:len(paced)], strict=True)]))
+    pace = float(np.sum(paced) / np.sum(priced[:len(paced)]))
     return steps_matching([pace * cost for cost in priced], seconds)
 
 
