@@ -25,8 +25,8 @@ from bench.training.loop import batch_order, make_optimizer, precision, strategy
 
 PACE_STEPS = 10
 """How many leading steps are timed: the budget resolves from their total against their priced total. On this
-project's 2-core host (2026-12-06, 51 stored controls), 10 steps predicted a control's own pace about half as far
-off as 5 did (mean |log| 0.018 against 0.031 on sgd, 0.037 against 0.043 at 2,048-8,192 pairs)."""
+project's 2-core host (2026-12-06, 51 stored controls), 10 steps predicted a control's pace over its run closer
+than 5 did (mean |log| 0.037 against 0.043 at 2,048-8,192 pairs; 0.018 against 0.031 on sgd's shorter controls)."""
 
 
 def baseline_pace(build: Callable[[], BiEncoder], data: TokenisedTask, cfg: TrainConfig, seed: int,
