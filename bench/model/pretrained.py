@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from bench.errors import BenchError, first_line
 from bench.kinds import Kind
 from bench.model.catalog import BUILTIN, Builtin
 from bench.validate import did_you_mean
@@ -115,9 +115,8 @@ def _from_folder(name: str, source: str | Path) -> tuple[nn.Module, object]:
     try:
         encoder = AutoModel.from_pretrained(source)
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = did_you_mean(name, MODELS.names(), cutoff=0.5)
-        raise BenchError(f"cannot load model {name!r}{hint}: {first}; {_fix()}") from None
+        raise BenchError(f"cannot load model {name!r}{hint}: {first_line(exc)}; {_fix()}") from None
     return encoder, AutoTokenizer.from_pretrained(source)
 
 

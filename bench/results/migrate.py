@@ -12,9 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from bench.errors import BenchError
+from bench.errors import BenchError, first_line
 from bench.results.engine import engine_for, sqlite_path, use_wal
-from bench.results.reconnect import first_line
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # what bench 0.1 created with create_all, before it had migrations

@@ -53,8 +53,3 @@ def roll_back(session: Session) -> None:
         session.rollback()
     except SQLAlchemyError:
         pass
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

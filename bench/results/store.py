@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.errors import BenchError
+from bench.errors import BenchError, first_line
 from bench.results import liveness, migrate
 from bench.results.engine import engine_for, sqlite_path, use_wal
 from bench.results.identity import Cell, RunIdentity, stable_hash
@@ -40,7 +40,6 @@ from bench.results.queries import chunks, in_cell, running_row, where_runs
 from bench.results.reconnect import (
     RECONNECT_SECONDS,
     Disconnected,
-    first_line,
     reconnecting,
     roll_back,
     server_lost,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bench.errors import BenchError
+from bench.errors import BenchError, first_line
 from bench.metrics import METRICS
 from bench.results import columns as result_columns
 from bench.results.models import Run
@@ -95,8 +95,7 @@ def export(store: Store, tracking_uri: str, experiment: str = "bench", suite: st
         found = client.get_experiment_by_name(experiment)
         experiment_id = found.experiment_id if found else client.create_experiment(experiment)
     except MlflowException as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchError(f"cannot use MLflow tracking URI {tracking_uri!r}: {first}; pass --tracking-uri "
+        raise BenchError(f"cannot use MLflow tracking URI {tracking_uri!r}: {first_line(exc)}; pass --tracking-uri "
                          "sqlite:///FILE.db, file:///FOLDER or http://HOST:PORT") from None
     done, half = set(), []
     token = None
