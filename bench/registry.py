@@ -18,14 +18,16 @@ from bench.validate import coerce
 
 if TYPE_CHECKING:
     from bench.config import TrainConfig
+    from bench.measure.clock import Stopwatch
     from bench.model.ledger import WorkLedger
 
 
 @dataclass
 class StepContext:
-    """What a lifecycle hook sees: the step (0-based) of `total_steps`, the model, the optimizer, the run's seed,
-    the work ledger, and `memory`, a dict kept for the whole run (strategies are frozen and shared by runs, so
-    their per-run state lives here: `ctx.memory_of(self)`)."""
+    """What a lifecycle hook sees: the step (0-based) of `total_steps` (planned: a time budget plans it again
+    before each step), the model, the optimizer, the run's seed, the work ledger, `memory`, a dict kept for the
+    whole run (strategies are frozen and shared by runs, so their per-run state lives here: `ctx.memory_of(self)`),
+    and the training region's `clock` (its `step_seconds()` so far; on CUDA reading it waits for the GPU)."""
 
     step: int
     total_steps: int
@@ -34,6 +36,7 @@ class StepContext:
     seed: int = 0
     ledger: WorkLedger | None = None
     memory: dict = field(default_factory=dict)
+    clock: Stopwatch | None = None
 
     @property
     def fraction(self) -> float:
@@ -83,7 +86,7 @@ class StepContext:
 class Strategy:
     """A training-time reduction strategy: a frozen dataclass of parameters that changes the model before
     fine-tuning (`prepare`) and may act during it through the lifecycle hooks the training loop calls, in order:
-    `configure` (the run's own settings), `begin`, then per step
+    `configure` (the run's own settings), `begin`, then per step `pairs` (how much of the batch trains),
     `before_step`, `after_backward` (gradients present, optimizer not yet stepped) and `after_step`, and `end`.
     Every hook does nothing by default. Subclasses set `trains = False` to evaluate without training."""
 
@@ -100,6 +103,11 @@ class Strategy:
 
     def begin(self, ctx: StepContext) -> None:
         """Before the first step (outside the timed region)."""
+
+    def pairs(self, ctx: StepContext, batch_size: int) -> int:
+        """How many of step `ctx.step`'s pairs train, the batch's first (inside the timed region): all of them,
+        fewer to cut a time budget's last step, 0 to end training before this step."""
+        return batch_size
 
     def before_step(self, ctx: StepContext) -> None:
         """Before step `ctx.step`'s forward: freeze, or skip layers for this step."""
@@ -141,6 +149,9 @@ class Composed(Strategy):
     def begin(self, ctx: StepContext) -> None:
         for part in self.parts:
             part.begin(ctx)
+
+    def pairs(self, ctx: StepContext, batch_size: int) -> int:
+        return min(part.pairs(ctx, batch_size) for part in self.parts)
 
     def before_step(self, ctx: StepContext) -> None:
         for part in self.parts:

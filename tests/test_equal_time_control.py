@@ -26,6 +26,7 @@ from bench.suite.cells import BuiltStrategy, load_suite
 from bench.suite.runner import SuiteRun, claim_each, run_suite
 from bench.tasks.toy import write_task
 from bench.training import pace
+from bench.training.budget import TimeBudget
 from bench.training.loop import batch_order, total_steps, train
 from tests.support.models import TINY, encoded_pairs, tiny_bert
 from tests.support.suites import small_suite
@@ -182,10 +183,14 @@ def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(control
         assert set(by_label) == {"zero-shot", "baseline", "layer-drop(count=1)", CONTROL, "equal-time(fraction=0.5)"}
         control, drop, base = by_label[CONTROL], by_label["layer-drop(count=1)"], by_label["baseline"]
         assert control.strategy == "equal-time" and control.params == {"matches": "layer-drop(count=1)"}
-        # the budget: the matched run's measured seconds at the pace the baseline's first steps ran just before
+        # the budget: the matched run's measured seconds, planned before each step from the baseline's first
+        # steps timed just before and then the control's own: replayed from its stored step times, the plans
+        # ran exactly its steps, and it ended within its last step of the time it matches
         assert len(paces[seed]) == pace.PACE_STEPS
-        assert control.steps == controls.steps_paced(drop.work, drop.train_seconds, paces[seed]) >= 1
         priced = drop.work["baseline_real_priced_steps"]
+        plans = TimeBudget(drop.train_seconds, tuple(priced), tuple(paces[seed])).replay(times[control.id], 16)
+        assert all(plan.pairs for plan in plans[:-1]) and (plans[-2].total == control.steps or not plans[-1].pairs)
+        assert control.train_seconds <= drop.train_seconds + times[control.id][-1]
         assert len(priced) == drop.steps == base.steps and drop.work["real_priced_seconds"] < sum(priced)
         assert len(times[control.id]) == control.steps and control.started_at > drop.ended_at
         assert control.settings_hash == base.settings_hash  # compared with the baseline like any strategy

@@ -4,6 +4,8 @@ dropped or skipped layer does not run and a frozen prefix has no backward work."
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -12,9 +14,10 @@ from transformers import BertForSequenceClassification, Trainer, TrainerCallback
 import bench
 from bench.errors import BenchError
 from bench.integrations import StrategyCallback
+from bench.integrations.functional import check_usable
 from bench.integrations.target import ModelTarget, find_encoders
 from bench.model.encoder import BiEncoder
-from bench.registry import REGISTRY, load_plugins
+from bench.registry import REGISTRY, Composed, Strategy, load_plugins
 from bench.render.recommendation import spec_of
 from bench.training.loop import train
 from tests.support.models import encoded_pairs, tiny_bert, tiny_bert_config
@@ -118,6 +121,19 @@ def test_a_bad_spec_or_strategy_is_one_error_and_the_model_is_untouched(spec, me
         bench.apply(model, spec)
     assert same(before, model) and len(model.bert.encoder.layer) == model.config.num_hidden_layers == 4
     assert all(p.requires_grad for p in model.parameters())
+
+
+@dataclasses.dataclass(frozen=True)
+class CutsBatches(Strategy):
+    def pairs(self, ctx, batch_size: int) -> int:
+        return batch_size // 2
+
+
+def test_a_strategy_that_sizes_bench_s_batches_is_refused_by_the_integrations():
+    with pytest.raises(BenchError, match="`pairs` hook"):
+        check_usable(CutsBatches(), "cuts")
+    with pytest.raises(BenchError, match="`pairs` hook"):
+        check_usable(Composed((REGISTRY.build("layer-drop", {"count": 1}), CutsBatches())), "both")
 
 
 def test_an_unsupported_architecture_is_refused_by_name():

@@ -57,6 +57,9 @@ def check_usable(strategy: Strategy, label: str) -> None:
         reason = REFUSED.get(name_of(part))
         if reason:
             raise BenchError(f"{label}: {reason}")
+        if type(part).pairs is not Strategy.pairs:
+            raise BenchError(f"{label}: {name_of(part)} sizes each step's batch (the `pairs` hook), which a "
+                             "trainer's data loader does not let a callback do; run it with `bench run`")
 
 
 def apply(model: nn.Module, spec: str | StrategySpec) -> nn.Module:

@@ -107,7 +107,7 @@ class CellRunner:
         data, cfg = self.inputs[key].data, context.train
         built = controls.resolve(context.store, cell.built, cell.seed, cell.needs,
                                  total_steps(len(data.train_messages), cfg),
-                                 lambda: self._pace(cell.loaded, data, cell.seed))
+                                 lambda: self._pace(cell.loaded, data, cell.seed), cfg.warmup_ratio)
         if built is None:
             return None
         self._warm(cell.loaded, data)

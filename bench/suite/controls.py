@@ -15,6 +15,7 @@ from bench.config import EQUAL_TIME, StrategySpec, SuiteConfig
 from bench.errors import BenchError
 from bench.registry import COMPOSE, Strategy
 from bench.results.identity import Cell
+from bench.training import budget
 from bench.training.loop import total_steps
 
 if TYPE_CHECKING:
@@ -63,8 +64,8 @@ def steps_paced(work: dict | None, seconds: float, paced: Sequence[float]) -> in
     priced = (work or {}).get("baseline_real_priced_steps")
     if not priced or not paced:
         return None
-    pace = float(np.sum(paced) / np.sum(priced[:len(paced)]))
-    return steps_matching([pace * cost for cost in priced], seconds)
+    rate = budget.pace(priced, paced, [])
+    return steps_matching([rate * cost for cost in priced], seconds)
 
 
 def steps_of_share(fraction: float, baseline_steps: int) -> int:
@@ -134,8 +135,9 @@ def _check_one(suite: SuiteConfig, task: Task, built: Built, by_label: dict[str,
                data: tuple[float, ...]) -> None:
     where = f"suites.{suite.name}"
     label, matches = built.spec.label, matched_label(built.spec)
-    if "steps" in dict(built.spec.params):
-        raise BenchError(f"{where}: {label}: steps are resolved by the suite; give matches or fraction only")
+    if {"steps", "budget"} & set(dict(built.spec.params)):
+        raise BenchError(f"{where}: {label}: steps and budget are resolved by the suite; give matches or fraction "
+                         "only")
     if matches == suite.baseline or matches.split("(")[0] == CONTROL:
         raise BenchError(f"{where}: {label} matches {matches}, which is the baseline or a control itself; match a "
                          "strategy that changes the model")
@@ -166,31 +168,36 @@ def ready(needs: tuple[Cell, ...], states: dict[Cell, set[str]]) -> bool:
 
 
 def resolve(store: Store, built: Built, seed: int, needs: tuple[Cell, ...], baseline_steps: int,
-            pace: Callable[[], Sequence[float]] | None = None) -> Built | None:
-    """`built` with a control's steps resolved (any other strategy as it is): a rung's share of `baseline_steps`
-    (the full baseline's steps on the cell's data), or the steps matching the time of `needs` (the matched run's
-    cell, then the baseline's) on `seed`: at the pace the host runs now where `pace` times the baseline's first
-    steps (`steps_paced`), else by the step prices alone (`steps_priced`). None while one of those runs is not
-    completed."""
+            pace: Callable[[], Sequence[float]] | None = None, warmup_ratio: float = 0.0) -> Built | None:
+    """`built` with a control's budget resolved (any other strategy as it is): a rung's share of
+    `baseline_steps` (the full baseline's steps on the cell's data), or the time of `needs` (the matched run's
+    cell, then the baseline's) on `seed`, planned on the clock as the control trains (bench/training/budget.py)
+    from the baseline's step prices on its batches (its stored step times for a run without prices) and, where
+    `pace` times the baseline's first steps, the host's pace now. Its `steps` is the count planned before the run
+    (`steps_paced`, else `steps_priced`, else the stored times). None while one of those runs is not completed."""
     if not is_control(built.spec):
         return built
     fraction = getattr(built.strategy, "fraction", 0.0)
+    time_budget = None
     if fraction:
         steps = steps_of_share(fraction, baseline_steps)
     else:
         matched, baseline = (latest(store, needed) for needed in needs)
         if matched is None or baseline is None:
             return None
-        steps = steps_paced(matched.work, matched.train_seconds, pace()) if pace else None
-        if steps is None:
-            steps = steps_priced(matched.work)
+        priced = (matched.work or {}).get("baseline_real_priced_steps")
+        probe = list(pace()) if pace and priced else []
+        steps = steps_paced(matched.work, matched.train_seconds, probe) if probe else steps_priced(matched.work)
+        costs = priced
         if steps is None:  # no step prices (an older run): the baseline's own measured step times
-            times = store.step_times([baseline.id]).get(baseline.id)
-            if times is None or not len(times):
+            costs = store.step_times([baseline.id]).get(baseline.id)
+            if costs is None or not len(costs):
                 raise BenchError(f"{built.spec.label}, seed {seed}: the baseline run {baseline.id} has no per-step "
                                  "seconds (stored by an older bench); run the suite with --rerun")
-            steps = steps_matching(times, matched.train_seconds)
+            steps = steps_matching(costs, matched.train_seconds)
+        time_budget = budget.TimeBudget(float(matched.train_seconds), tuple(float(c) for c in costs),
+                                        tuple(probe), warmup_ratio)
     if steps < 1:
         raise BenchError(f"{built.spec.label}, seed {seed}: its budget is less than one of the baseline's steps; "
                          "train longer, or drop the control (--no-controls)")
-    return dataclasses.replace(built, strategy=dataclasses.replace(built.strategy, steps=steps))
+    return dataclasses.replace(built, strategy=dataclasses.replace(built.strategy, steps=steps, budget=time_budget))

@@ -22,6 +22,7 @@ from bench.model.ledger import WorkLedger
 from bench.ranks import distributed
 from bench.registry import StepContext, Strategy
 from bench.tasks.batching import Encoded
+from bench.training.budget import rate_multiplier, warmup_steps
 
 
 @dataclass
@@ -51,14 +52,9 @@ def make_optimizer(model: BiEncoder, cfg: TrainConfig, total_steps: int):
     """AdamW over trainable parameters only (frozen ones carry no optimizer state)."""
     optimizer = torch.optim.AdamW(model.param_groups(cfg.weight_decay), lr=cfg.learning_rate,
                                   fused=cfg.fused_optimizer or None)
-    warmup = max(1, int(cfg.warmup_ratio * total_steps))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    warmup = warmup_steps(cfg.warmup_ratio, total_steps)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                        lambda step: rate_multiplier(step, total_steps, warmup))
 
 
 def batch_order(num_pairs: int, batch_size: int, total_steps: int, seed: int) -> torch.Tensor:
@@ -131,37 +127,55 @@ def train(model: BiEncoder, messages: Encoded, replies: Encoded, cfg: TrainConfi
     steps = total_steps(len(messages), cfg)
     order = batch_order(len(messages), batch_size, steps, seed)
     optimizer, scheduler = make_optimizer(model, cfg, steps)
-    curve_steps = {round(steps * (i + 1) / cfg.curve_points) for i in range(cfg.curve_points)}
     autocast = precision(cfg, device)
-    context = StepContext(0, steps, model, optimizer, seed, ledger)
+    clock = Stopwatch(device, energy)
+    context = StepContext(0, steps, model, optimizer, seed, ledger, clock=clock)
 
     result = TrainResult()
     if evaluate_dev:
-        result.curve.append({"seconds": 0.0, "step": 0, "joules": 0.0 if energy and energy.meter else None,
-                             **evaluate_dev()})
+        result.curve.append(curve_point(clock, 0, evaluate_dev))
     torch.manual_seed(seed)  # dropout masks
     model.train()
     strategy.begin(context)
-    clock = Stopwatch(device, energy)
     clock.start()
+    curve_taken = 0
     for step in range(steps):
-        index = distributed.shard(order[step])  # this rank's part of the global batch (all of it on one rank)
+        context.step = step
+        pairs = strategy.pairs(context, batch_size)  # the whole batch; fewer on a time budget's last step
+        if not pairs:  # a time budget spent
+            break
+        index = distributed.shard(order[step][:pairs])  # this rank's part of the global batch (all on one rank)
         batch = (messages.batch(index, device), replies.batch(index, device))
         strategy_step(strategy, context, step, ledger, scheduler, batch, cfg.symmetric_loss, autocast)
         if on_step:
             on_step()
         clock.lap()
-        if evaluate_dev and step + 1 in curve_steps:
+        result.steps, result.pairs = step + 1, result.pairs + pairs
+        due = curve_due(context.total_steps, step + 1, cfg.curve_points)
+        if evaluate_dev and due > curve_taken:
+            curve_taken = due
             clock.stop()
-            result.curve.append({"seconds": clock.seconds, "step": step + 1, "joules": clock.energy.so_far(),
-                                 **evaluate_dev()})
+            result.curve.append(curve_point(clock, step + 1, evaluate_dev))
             model.train()
-            if step + 1 < steps:
+            if step + 1 < context.total_steps:
                 clock.start()
+    if evaluate_dev and result.steps and result.curve[-1]["step"] != result.steps:  # stopped short of its plan
+        clock.stop()
+        result.curve.append(curve_point(clock, result.steps, evaluate_dev))
     result.seconds = clock.stop()  # a stopped clock adds nothing: the last curve point is the training time
     result.step_seconds = clock.step_seconds()
     result.energy = clock.energy.energy()
     strategy.end(context)
     result.work = ledger.totals()
-    result.steps, result.pairs = steps, steps * batch_size
     return result
+
+
+def curve_point(clock: Stopwatch, step: int, evaluate_dev: Callable[[], dict]) -> dict:
+    """A dev curve point after `step` steps, the clock stopped: training seconds and joules so far."""
+    return {"seconds": clock.seconds, "step": step, "joules": clock.energy.so_far(), **evaluate_dev()}
+
+
+def curve_due(total: int, done: int, points: int) -> int:
+    """How many of the dev curve's `points` are due after `done` of `total` planned steps: point i at
+    round(total * (i + 1) / points) steps (so the last at the end)."""
+    return sum(1 for i in range(points) if round(total * (i + 1) / points) <= done)

@@ -4,8 +4,9 @@ equal-time control trains (docs/methodology.md, "The equal-time control").
 A control must take as long as the strategy it matches did. Step prices are timed once per machine, and the
 baseline's stored step times were taken minutes or hours earlier; on a shared host either can be 10-30% off
 the speed the control will run at. Timing a few of the very steps the control starts with, in its own process
-and just before it, reads the speed it will train at. The copy is thrown away and the RNG state restored, so
-the control's result does not depend on it (only its step count does, through the seconds returned).
+and just before it, reads the speed its first steps will train at (later steps go by its own, bench/training/
+budget.py). The copy is thrown away and the RNG state restored, so the control's result does not depend on it
+(only its schedule does, through the seconds returned).
 """
 
 from __future__ import annotations
@@ -21,12 +22,8 @@ from bench.model.encoder import BiEncoder
 from bench.model.ledger import WorkLedger
 from bench.registry import StepContext, Strategy
 from bench.tasks.tokenised import TokenisedTask
+from bench.training.budget import PACE_STEPS
 from bench.training.loop import batch_order, make_optimizer, precision, strategy_step, total_steps
-
-PACE_STEPS = 10
-"""How many leading steps are timed: the budget resolves from their total against their priced total. On this
-project's 2-core host (2026-12-06, 51 stored controls), 10 steps predicted a control's pace over its run closer
-than 5 did (mean |log| 0.037 against 0.043 at 2,048-8,192 pairs; 0.018 against 0.031 on sgd's shorter controls)."""
 
 
 def baseline_pace(build: Callable[[], BiEncoder], data: TokenisedTask, cfg: TrainConfig, seed: int,
