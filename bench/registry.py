@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, get_type_hints
 
 import torch
 
@@ -18,8 +18,13 @@ from bench.validate import coerce
 
 if TYPE_CHECKING:
     from bench.config import TrainConfig
-    from bench.measure.clock import Stopwatch
     from bench.model.ledger import WorkLedger
+
+
+class StepClock(Protocol):
+    """The training region's clock as a hook sees it (bench.measure.clock.Stopwatch)."""
+
+    def step_seconds(self) -> list[float]: ...
 
 
 @dataclass
@@ -36,7 +41,7 @@ class StepContext:
     seed: int = 0
     ledger: WorkLedger | None = None
     memory: dict = field(default_factory=dict)
-    clock: Stopwatch | None = None
+    clock: StepClock | None = None
 
     @property
     def fraction(self) -> float:

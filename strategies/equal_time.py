@@ -55,6 +55,7 @@ class EqualTime(Strategy):
         plan = self.budget.plan(ctx.clock.step_seconds() if ctx.step else [], batch_size)
         warmup = memory.setdefault("warmup", warmup_steps(self.budget.warmup_ratio, max(plan.total, 1)))
         ctx.total_steps = max(plan.total, ctx.step)
+        memory.setdefault("plans", []).append([plan.total, plan.pairs])
         memory["last"] = plan.total == ctx.step + 1
         memory["rate"] = rate_multiplier(ctx.step, plan.total, warmup)
         return plan.pairs
@@ -66,6 +67,12 @@ class EqualTime(Strategy):
     def after_step(self, ctx: StepContext) -> None:
         if self.budget is not None and ctx.memory_of(self)["last"]:
             self._set_rate(ctx, 0.0)  # the schedule's end value, after its last step
+
+    def end(self, ctx: StepContext) -> None:
+        """Store the budget and every plan made beside the run's work counts (`work["time_budget"]`), so that
+        `TimeBudget.replay` on the run's stored step times can check them."""
+        if self.budget is not None and ctx.ledger is not None:
+            ctx.ledger.note(time_budget={**dataclasses.asdict(self.budget), "plans": ctx.memory_of(self)["plans"]})
 
     @staticmethod
     def _set_rate(ctx: StepContext, multiplier: float) -> None:

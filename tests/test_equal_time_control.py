@@ -1,7 +1,7 @@
-"""The equal-time control, run side: the baseline cut to N steps (warm-up and decay fitted, the same batches), N
-resolved from the matched run's measured time at the pace the host runs now (or its priced work, or stored step
-times), controls after their matched run, workers
-waiting for them, and resume."""
+"""The equal-time control, run side: the baseline cut short (warm-up and decay fitted, the same batches), to a
+ladder rung's N steps or to the matched run's measured time, planned on the clock from the pace the host runs now
+(the baseline's first steps timed just before; bench/training/budget.py, tests/test_time_budget.py), controls
+after their matched run, workers waiting for them, and resume."""
 
 from __future__ import annotations
 
@@ -143,7 +143,9 @@ def test_the_budget_resolves_from_the_latest_stored_runs_and_refuses_less_than_a
                             step_times=lambda ids: {"b1": [1.0, 1.0, 1.0, 1.0]})
     built = BuiltStrategy(StrategySpec("equal-time", (("matches", "drop"),)),
                           REGISTRY.build("equal-time", {"matches": "drop"}))
-    assert controls.resolve(store, built, 0, (matched, base), 4).strategy.steps == 2
+    resolved = controls.resolve(store, built, 0, (matched, base), 4).strategy
+    assert resolved.steps == 2  # planned before the run; the budget plans on the clock from the baseline's times
+    assert resolved.budget == TimeBudget(2.1, (1.0, 1.0, 1.0, 1.0), (), 0.0)
     assert controls.resolve(store, built, 0, (matched, Cell("t", "none", "hw")), 4) is None  # not stored yet
     runs["drop"].append(SimpleNamespace(id="d2", train_seconds=0.3, work=None))
     with pytest.raises(BenchError, match="less than one"):
@@ -188,7 +190,11 @@ def test_a_suite_with_controls_stores_one_per_training_strategy_and_seed(control
         # ran exactly its steps, and it ended within its last step of the time it matches
         assert len(paces[seed]) == pace.PACE_STEPS
         priced = drop.work["baseline_real_priced_steps"]
+        stored = control.work["time_budget"]  # the budget and the plans made, kept with the run
+        assert stored["seconds"] == drop.train_seconds and stored["costs"] == priced
+        assert stored["probe"] == paces[seed] and stored["warmup_ratio"] == config.suite("t").train.warmup_ratio
         plans = TimeBudget(drop.train_seconds, tuple(priced), tuple(paces[seed])).replay(times[control.id], 16)
+        assert [[p.total, p.pairs] for p in plans[:len(stored["plans"])]] == stored["plans"]
         assert all(plan.pairs for plan in plans[:-1]) and (plans[-2].total == control.steps or not plans[-1].pairs)
         assert control.train_seconds <= drop.train_seconds + times[control.id][-1]
         assert len(priced) == drop.steps == base.steps and drop.work["real_priced_seconds"] < sum(priced)

@@ -116,3 +116,14 @@ def test_a_cut_step_trains_the_batchs_first_pairs_and_compositions_take_the_fewe
     context = StepContext(0, 16, BiEncoder(tiny_bert(layers=2)), None, clock=SimpleNamespace(step_seconds=list))
     assert Composed((Strategy(), cut)).pairs(context, 4) == 2 and context.total_steps == 1
     assert Strategy().pairs(context, 4) == 4
+
+
+def test_the_planner_imports_nothing_of_bench():
+    """Strategies may use it (pyproject.toml's import contracts allow this one module): it must stay pure."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(budget.__file__).read_text())
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert imported and not [name for name in imported if name.startswith("bench")]
