@@ -53,7 +53,7 @@ class EqualTime(Strategy):
         if memory.get("last"):
             return 0
         plan = self.budget.plan(ctx.clock.step_seconds() if ctx.step else [], batch_size)
-        warmup = memory.setdefault("warmup", warmup_steps(self.budget.warmup_ratio, max(plan.total, 1)))
+        warmup = memory.setdefault("warmup", warmup_steps(self.budget.warmup_ratio, plan.total))
         ctx.total_steps = max(plan.total, ctx.step)
         memory.setdefault("plans", []).append([plan.total, plan.pairs])
         memory["last"] = plan.total == ctx.step + 1

@@ -81,8 +81,7 @@ def plan(budget: float, costs: Sequence[float], probe: Sequence[float], own: Seq
         full, used = full + 1, used + rate * cost
     cut = 0
     if step + full < len(costs):
-        share = (left - used) / (rate * costs[step + full])
-        cut = round(batch_size * share) if share > 0 else 0
+        cut = round(batch_size * (left - used) / (rate * costs[step + full]))
         cut = cut if cut >= MIN_PAIRS else 0
     total = step + full + (1 if cut else 0)
     return Plan(total, batch_size if full else cut)
